@@ -1,0 +1,55 @@
+"""Navigation built from what exists and what the signed-in user's roles allow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from tongxin.accounts.models import BUSINESS_ROLES, MANAGING_ROLES, Role
+from tongxin.core.policy import SIGNED_IN, Policy, roles
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str | Promise
+    url_name: str
+    icon: str
+    policy: Policy
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem(_("工作台"), "core:home", "speedometer2", SIGNED_IN),
+    NavItem(_("组织体系"), "orgs:tree", "diagram-3", roles(BUSINESS_ROLES)),
+    NavItem(_("驻区单位"), "orgs:unit_list", "buildings", roles(BUSINESS_ROLES)),
+    NavItem(_("兼职委员"), "orgs:committee_list", "people", roles(BUSINESS_ROLES)),
+    NavItem(_("领导联系点"), "orgs:contact_list", "pin-map", roles(MANAGING_ROLES)),
+    NavItem(_("用户管理"), "accounts:user_list", "person-gear", roles(Role.SYS_ADMIN)),
+    NavItem(_("后台任务"), "core:job_failures", "gear", roles(Role.SYS_ADMIN)),
+    NavItem(_("角色授权"), "accounts:assignment_list", "shield-lock", roles(Role.SEC_ADMIN)),
+    NavItem(_("登录锁定"), "accounts:lockout_list", "lock", roles(Role.SEC_ADMIN)),
+    NavItem(_("审计日志"), "core:audit_list", "journal-text", roles(Role.AUDIT_ADMIN)),
+)
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    current = request.resolver_match.view_name if request.resolver_match else ""
+    items = [
+        {
+            "label": item.label,
+            "url": reverse(item.url_name),
+            "icon": item.icon,
+            "active": current.split(":")[0] == item.url_name.split(":")[0]
+            and current == item.url_name,
+        }
+        for item in NAV
+        if item.policy.allows(user)
+    ]
+    return {"nav_items": items}

@@ -1,0 +1,2 @@
+def subtree_summary(user):
+    return None
