@@ -1,0 +1,8 @@
+from django.urls import reverse
+
+from tongxin.core.context_processors import NAV
+
+
+def test_every_navigation_entry_leads_to_a_page():
+    for item in NAV:
+        assert reverse(item.url_name)
