@@ -7,6 +7,7 @@ and allowed hosts, and turns on every transport-security setting that `check --d
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from datetime import timedelta
@@ -92,6 +93,7 @@ INSTALLED_APPS = [
     "tongxin.accounts",
     "tongxin.orgs",
     "tongxin.notify",
+    "tongxin.demo",
 ]
 
 MIDDLEWARE = [
@@ -135,6 +137,8 @@ TEMPLATES = [
 _DATABASE_URL = envstr("TONGXIN_DATABASE_URL")
 if _DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(_DATABASE_URL, conn_max_age=60)}
+    # One test database per test process, so concurrent runs on one server never collide.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_tongxin_{os.getpid()}"}
 else:
     DATABASES = {
         "default": {
@@ -201,6 +205,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [
     BASE_DIR / "tongxin" / "static",
     # Front-end libraries come from the npm registry at install time and are served locally:
