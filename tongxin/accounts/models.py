@@ -33,6 +33,9 @@ OFFICIAL_ROLES = frozenset(set(Role) - {Role.MEMBER, Role.RESIDENT})
 class User(AbstractUser):
     display_name = models.CharField(_("姓名"), max_length=50, blank=True)
     password_changed_at = models.DateTimeField(_("密码修改时间"), null=True, blank=True)
+    # Set when an administrator chose the password (new account, reset): the administrator knows
+    # it, so the owner must replace it before doing anything else (SECURITY.md 2).
+    must_change_password = models.BooleanField(_("须修改初始密码"), default=False)
 
     class Meta:
         verbose_name = _("用户")

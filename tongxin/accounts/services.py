@@ -1,21 +1,397 @@
-"""Account writes. Every change here is audited; permission changes name both sides."""
+"""Account writes. Every change here is audited; permission changes name both sides.
+
+三员分立 (SECURITY.md 8) is enforced here rather than only in views: the system administrator
+manages accounts but grants no roles, the security administrator grants roles and unlocks accounts
+but creates no users, the audit administrator only reads (and exports) the audit trail. Nobody
+changes their own rights. An `actor` of `None` is a trusted system process (seed data, a
+management command); every request passes its user, signed in or not.
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth.password_validation import validate_password
-from django.db import transaction
-from django.utils import timezone
+from typing import Any
 
-from tongxin.accounts.models import User
+from axes.utils import reset as axes_reset
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
+
+from tongxin.accounts.models import ADMIN_ROLES, Role, RoleAssignment, User
+from tongxin.accounts.selectors import ensure_duty
 from tongxin.core.audit import audit
+from tongxin.core.models import AuditOutcome, AuditRecord
+from tongxin.core.scoping import forget_grants, holds_role_over
+from tongxin.orgs.models import OrgNode, ResidentUnit
+
+# The largest audit export: beyond this the auditor narrows the filters (memory and file size).
+AUDIT_EXPORT_MAX_ROWS = 100_000
+
+
+def _refuse(
+    *, actor: Any, action: str, reason: str, obj: Any = None, changes: dict[str, Any] | None = None
+) -> PermissionDenied:
+    """Record a refused attempt (in its own transaction, to survive the refusal); build the error.
+
+    Attempts to exceed one's duties are exactly what an auditor looks for (SECURITY.md 9).
+    """
+    audit(
+        actor=actor,
+        action=action,
+        obj=obj,
+        outcome=AuditOutcome.DENIED,
+        changes={"reason": reason, **(changes or {})},
+    )
+    return PermissionDenied(reason)
+
+
+def _require_duty(actor: Any, role: str, action: str, obj: Any = None) -> None:
+    try:
+        ensure_duty(actor, role)
+    except PermissionDenied as exc:
+        raise _refuse(actor=actor, action=action, reason=str(exc), obj=obj) from None
+
+
+def _holds_admin_role(user: User) -> bool:
+    return user.assignments.filter(role__in=ADMIN_ROLES).exists()
+
+
+def _validate_password_for(user: User, password: str) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from None
+
+
+def _drop_tokens(user: User) -> None:
+    # A token outlives the password it was issued against; the old holder must sign in again.
+    Token.objects.filter(user=user).delete()
+
+
+# --- accounts (system administrator) ----------------------------------------------------------
+
+
+def user_create(
+    *,
+    actor: User | None,
+    username: str,
+    password: str,
+    display_name: str = "",
+    email: str = "",
+    must_change_password: bool = True,
+) -> User:
+    """Create an account with no roles; the security administrator grants them separately.
+
+    The administrator chose the password, so by default the owner must replace it at first sign-in.
+    """
+    _require_duty(actor, Role.SYS_ADMIN, "accounts.user.create")
+    username = username.strip()
+    display_name = display_name.strip()
+    email = email.strip()
+    errors: dict[str, list[str]] = {}
+    if not username:
+        errors["username"] = [_("请填写用户名。")]
+    else:
+        try:
+            UnicodeUsernameValidator()(username)
+        except ValidationError as exc:
+            errors["username"] = exc.messages
+        if len(username) > 150:
+            errors["username"] = [_("用户名不能超过 150 个字符。")]
+        elif User.objects.filter(username__iexact=username).exists():
+            # Case-insensitive: "ZhangSan" and "zhangsan" would be two accounts for one person.
+            errors["username"] = [_("该用户名已被使用。")]
+    if len(display_name) > 50:
+        errors["display_name"] = [_("姓名不能超过 50 个字符。")]
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors["email"] = [_("请输入有效的电子邮箱地址。")]
+    candidate = User(username=username, display_name=display_name, email=email)
+    try:
+        _validate_password_for(candidate, password)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            candidate.set_password(password)
+            candidate.password_changed_at = timezone.now()
+            candidate.must_change_password = must_change_password
+            candidate.save(force_insert=True)
+            audit(
+                actor=actor,
+                action="accounts.user.create",
+                obj=candidate,
+                changes={"username": username, "display_name": display_name, "email": email},
+            )
+    except IntegrityError:
+        # Two administrators creating the same name at once: the database's unique index decides.
+        raise ValidationError({"username": [_("该用户名已被使用。")]}) from None
+    return candidate
+
+
+def user_update(
+    *,
+    actor: User | None,
+    user: User,
+    display_name: str | None = None,
+    email: str | None = None,
+    is_active: bool | None = None,
+) -> User:
+    """Change an account's name, e-mail or active flag; `None` leaves a field as it is.
+
+    A deactivated account loses its API token at once; its sessions stop working because Django
+    refuses inactive users on every request. An account holding a 三员 role is deactivated only
+    after the security administrator has revoked that role: two people must agree.
+    """
+    _require_duty(actor, Role.SYS_ADMIN, "accounts.user.update", obj=user)
+    errors: dict[str, list[str]] = {}
+    new: dict[str, Any] = {}
+    if display_name is not None:
+        display_name = display_name.strip()
+        if len(display_name) > 50:
+            errors["display_name"] = [_("姓名不能超过 50 个字符。")]
+        new["display_name"] = display_name
+    if email is not None:
+        email = email.strip()
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                errors["email"] = [_("请输入有效的电子邮箱地址。")]
+        new["email"] = email
+    if is_active is not None and is_active != user.is_active:
+        if not is_active and actor is not None and actor.pk == user.pk:
+            errors["is_active"] = [_("不能停用自己的账号。")]
+        elif not is_active and actor is not None and _holds_admin_role(user):
+            raise _refuse(
+                actor=actor,
+                action="accounts.user.update",
+                obj=user,
+                reason=_("该账号持有三员角色，须先由安全管理员撤销角色后再停用。"),
+            )
+        new["is_active"] = is_active
+    if errors:
+        raise ValidationError(errors)
+    changes = {
+        field: {"from": getattr(user, field), "to": value}
+        for field, value in new.items()
+        if getattr(user, field) != value
+    }
+    if not changes:
+        return user
+    with transaction.atomic():
+        for field, value in new.items():
+            setattr(user, field, value)
+        user.save(update_fields=list(changes))
+        if changes.get("is_active", {}).get("to") is False:
+            _drop_tokens(user)
+        audit(actor=actor, action="accounts.user.update", obj=user, changes=changes)
+    return user
+
+
+def user_reset_password(*, actor: User | None, user: User, new_password: str) -> User:
+    """Give a user a new password chosen by the system administrator; they must change it.
+
+    Refused for the administrator's own account (use the change-password page) and for 三员
+    accounts: otherwise the system administrator could sign in as the auditor.
+    """
+    _require_duty(actor, Role.SYS_ADMIN, "accounts.user.reset_password", obj=user)
+    if actor is not None and actor.pk == user.pk:
+        raise ValidationError({"password": [_("请通过“修改密码”页面修改自己的密码。")]})
+    if actor is not None and _holds_admin_role(user):
+        raise _refuse(
+            actor=actor,
+            action="accounts.user.reset_password",
+            obj=user,
+            reason=_("三员账号的密码不能由系统管理员重置，须先由安全管理员撤销其角色。"),
+        )
+    _validate_password_for(user, new_password)
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.password_changed_at = timezone.now()
+        user.must_change_password = True
+        user.save(update_fields=["password", "password_changed_at", "must_change_password"])
+        _drop_tokens(user)
+        audit(actor=actor, action="accounts.user.reset_password", obj=user)
+    return user
 
 
 def user_change_password(*, actor: User, user: User, new_password: str) -> User:
     """Set a new password after the policy validators accept it; restarts the 90-day clock."""
-    validate_password(new_password, user)
+    if actor.pk != user.pk:
+        raise PermissionDenied(_("只能修改自己的密码。"))
+    if user.check_password(new_password):
+        raise ValidationError({"password": [_("新密码不能与当前密码相同。")]})
+    _validate_password_for(user, new_password)
     with transaction.atomic():
         user.set_password(new_password)
         user.password_changed_at = timezone.now()
-        user.save(update_fields=["password", "password_changed_at"])
+        user.must_change_password = False
+        user.save(update_fields=["password", "password_changed_at", "must_change_password"])
         audit(actor=actor, action="accounts.password_change", obj=user)
     return user
+
+
+# --- roles and lockouts (security administrator) ----------------------------------------------
+
+
+def _assignment_changes(
+    user: User, role: str, node: OrgNode, unit: ResidentUnit | None
+) -> dict[str, Any]:
+    return {
+        "user_id": user.pk,
+        "username": user.username,
+        "role": role,
+        "node_id": node.pk,
+        "node": node.name,
+        "node_path": node.path,
+        "unit_id": unit.pk if unit else None,
+        "unit": unit.name if unit else None,
+    }
+
+
+def _check_scope(
+    *, actor: User | None, action: str, user: User, node: OrgNode, changes: dict[str, Any]
+) -> None:
+    if actor is None:
+        return
+    if actor.pk == user.pk:
+        raise _refuse(
+            actor=actor, action=action, reason=_("不能为自己授予或撤销角色。"), changes=changes
+        )
+    if not holds_role_over(actor, node.path, {Role.SEC_ADMIN}):
+        raise _refuse(
+            actor=actor, action=action, reason=_("所选组织不在您的管理范围内。"), changes=changes
+        )
+
+
+def role_grant(
+    *,
+    actor: User | None,
+    user: User,
+    role: str,
+    node: OrgNode,
+    unit: ResidentUnit | None = None,
+) -> RoleAssignment:
+    """Grant `role` at `node` (and, for a unit liaison, for `unit`) to another user.
+
+    The node must lie in the security administrator's own subtree. The three administrator roles
+    are held alone: an account holding one takes no other role, business or administrative.
+    """
+    _require_duty(actor, Role.SEC_ADMIN, "accounts.role.grant", obj=user)
+    changes = _assignment_changes(user, role, node, unit)
+    _check_scope(actor=actor, action="accounts.role.grant", user=user, node=node, changes=changes)
+    errors: dict[str, list[str]] = {}
+    if role not in Role.values:
+        errors["role"] = [_("未知的角色。")]
+    if node.closed_at is not None:
+        errors["node"] = [_("该组织已撤销，不能在此授权。")]
+    if not user.is_active:
+        errors["user"] = [_("该账号已停用，不能授权。")]
+    if role == Role.UNIT_LIAISON:
+        if unit is None:
+            errors["unit"] = [_("驻区单位联络员须指定所代表的单位。")]
+        elif unit.closed_at is not None or not unit.node.path.startswith(node.path):
+            errors["unit"] = [_("所选单位不在该组织范围内。")]
+    elif unit is not None:
+        errors["unit"] = [_("只有驻区单位联络员需要指定单位。")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        # Lock the grantee so two concurrent grants cannot both pass the exclusivity check.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        held = set(RoleAssignment.objects.filter(user=user).values_list("role", flat=True))
+        if (role in ADMIN_ROLES and held - {role}) or (
+            role not in ADMIN_ROLES and held & ADMIN_ROLES
+        ):
+            raise ValidationError({"role": [_("三员角色须专人专岗，不能与其他角色兼任。")]})
+        if RoleAssignment.objects.filter(user=user, role=role, node=node).exists():
+            raise ValidationError({"role": [_("该用户在此组织已有该角色。")]})
+        assignment = RoleAssignment.objects.create(
+            user=user, role=role, node=node, unit=unit, granted_by=actor
+        )
+        audit(actor=actor, action="accounts.role.grant", obj=assignment, changes=changes)
+    forget_grants(user)
+    return assignment
+
+
+def role_revoke(*, actor: User | None, assignment: RoleAssignment) -> None:
+    """Take a role away; the same scope rules as granting it."""
+    user = assignment.user
+    changes = _assignment_changes(user, assignment.role, assignment.node, assignment.unit)
+    _require_duty(actor, Role.SEC_ADMIN, "accounts.role.revoke", obj=assignment)
+    _check_scope(
+        actor=actor,
+        action="accounts.role.revoke",
+        user=user,
+        node=assignment.node,
+        changes=changes,
+    )
+    with transaction.atomic():
+        object_id, object_repr = str(assignment.pk), str(assignment)
+        assignment.delete()
+        audit(
+            actor=actor,
+            action="accounts.role.revoke",
+            object_type="accounts.roleassignment",
+            object_id=object_id,
+            object_repr=object_repr,
+            changes=changes,
+        )
+    forget_grants(user)
+
+
+def account_unlock(*, actor: User | None, username: str) -> int:
+    """Lift a login lockout before its 30 minutes are up; returns the attempt rows cleared."""
+    _require_duty(actor, Role.SEC_ADMIN, "accounts.user.unlock")
+    username = username.strip()
+    if not username:
+        raise ValidationError({"username": [_("请填写用户名。")]})
+    user = User.objects.filter(username=username).first()
+    with transaction.atomic():
+        cleared = axes_reset(username=username)
+        audit(
+            actor=actor,
+            action="accounts.user.unlock",
+            object_type="accounts.user",
+            object_id=str(user.pk) if user else "",
+            object_repr=username,
+            changes={"username": username, "attempts_cleared": cleared},
+        )
+    return cleared
+
+
+# --- audit trail (audit administrator) --------------------------------------------------------
+
+
+def audit_records_export(
+    *, actor: User | None, records: QuerySet[AuditRecord], filters: dict[str, Any]
+) -> bytes:
+    """The filtered trail as an .xlsx workbook; the export itself is an audit record."""
+    from tongxin.accounts.exports import audit_workbook
+
+    _require_duty(actor, Role.AUDIT_ADMIN, "core.audit.export")
+    count = records.count()
+    if count > AUDIT_EXPORT_MAX_ROWS:
+        raise ValidationError(
+            _("符合条件的记录有 %(n)d 条，超过单次导出上限 %(max)d 条，请缩小筛选范围。")
+            % {"n": count, "max": AUDIT_EXPORT_MAX_ROWS}
+        )
+    content = audit_workbook(records)
+    audit(
+        actor=actor,
+        action="core.audit.export",
+        object_type="core.auditrecord",
+        object_repr=_("审计日志导出"),
+        changes={"filters": filters, "rows": count},
+    )
+    return content

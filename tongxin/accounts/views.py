@@ -1,4 +1,4 @@
-"""Sign-in, sign-out and password pages."""
+"""Sign-in, sign-out and password pages; the system and security administrators' pages."""
 
 from __future__ import annotations
 
@@ -8,13 +8,43 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.views import LoginView, LogoutView
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from tongxin.accounts.forms import LoginForm, TongxinPasswordChangeForm
-from tongxin.accounts.services import user_change_password
-from tongxin.core.policy import PUBLIC, SIGNED_IN, PolicyMixin, policy
+from tongxin.accounts.filters import AssignmentFilter, UserFilter
+from tongxin.accounts.forms import (
+    LoginForm,
+    PasswordResetForm,
+    RoleGrantForm,
+    TongxinPasswordChangeForm,
+    UserCreateForm,
+    UserEditForm,
+    add_service_errors,
+)
+from tongxin.accounts.models import Role
+from tongxin.accounts.selectors import (
+    assignments_visible_to,
+    current_lockouts,
+    get_assignment_for_user,
+    get_user_for_admin,
+    users_for_admin,
+)
+from tongxin.accounts.services import (
+    account_unlock,
+    role_grant,
+    role_revoke,
+    user_change_password,
+    user_create,
+    user_reset_password,
+    user_update,
+)
+from tongxin.core.policy import PUBLIC, SIGNED_IN, PolicyMixin, policy, roles
+
+PAGE_SIZE = 30
 
 
 def lockout_response(request: HttpRequest, credentials: dict[str, Any], *a: Any, **kw: Any):
@@ -24,8 +54,6 @@ def lockout_response(request: HttpRequest, credentials: dict[str, Any], *a: Any,
         "m": minutes
     }
     if request.path.startswith("/api/"):
-        from django.http import JsonResponse
-
         return JsonResponse({"detail": text}, status=429)
     return render(request, "accounts/locked.html", {"message": text}, status=429)
 
@@ -47,11 +75,197 @@ class TongxinLogoutView(PolicyMixin, LogoutView):
 def password_change(request: HttpRequest) -> HttpResponse:
     form = TongxinPasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user_change_password(
-            actor=request.user, user=request.user, new_password=form.cleaned_data["new_password1"]
-        )
-        update_session_auth_hash(request, request.user)
-        messages.success(request, _("密码已修改。"))
-        return redirect("core:home")
-    expired = request.GET.get("expired") == "1"
-    return render(request, "accounts/password_change.html", {"form": form, "expired": expired})
+        try:
+            user_change_password(
+                actor=request.user,
+                user=request.user,
+                new_password=form.cleaned_data["new_password1"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc, {"password": "new_password1"})
+        else:
+            update_session_auth_hash(request, request.user)
+            messages.success(request, _("密码已修改。"))
+            return redirect("core:home")
+    context = {
+        "form": form,
+        "expired": request.GET.get("expired") == "1",
+        "initial": request.user.must_change_password,
+    }
+    return render(request, "accounts/password_change.html", context)
+
+
+# --- system administrator: accounts -----------------------------------------------------------
+
+SYS_ADMIN = roles(Role.SYS_ADMIN)
+SEC_ADMIN = roles(Role.SEC_ADMIN)
+
+
+@policy(SYS_ADMIN)
+def user_list(request: HttpRequest) -> HttpResponse:
+    filterset = UserFilter(request.GET or None, queryset=users_for_admin(request.user))
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "accounts/user_list.html",
+        {"filter": filterset, "page": page, "query": query.urlencode()},
+    )
+
+
+@policy(SYS_ADMIN)
+def user_create_view(request: HttpRequest) -> HttpResponse:
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = user_create(
+                actor=request.user,
+                username=data["username"],
+                password=data["password"],
+                display_name=data["display_name"],
+                email=data["email"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("已创建用户 %(u)s。请安全管理员为其授予角色；首次登录须修改初始密码。")
+                % {"u": user.username},
+            )
+            return redirect("accounts:user_list")
+    return render(request, "accounts/user_form.html", {"form": form, "creating": True})
+
+
+@policy(SYS_ADMIN)
+def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_user_for_admin(request.user, pk)
+    initial = {"display_name": user.display_name, "email": user.email, "is_active": user.is_active}
+    form = UserEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_update(actor=request.user, user=user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except PermissionDenied as exc:
+            # A refusal of a legitimate-looking edit (an administrator's account): explain it.
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已保存用户 %(u)s。") % {"u": user.username})
+            return redirect("accounts:user_list")
+    return render(
+        request, "accounts/user_form.html", {"form": form, "target": user, "creating": False}
+    )
+
+
+@policy(SYS_ADMIN)
+def user_reset_password_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_user_for_admin(request.user, pk)
+    form = PasswordResetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_reset_password(
+                actor=request.user, user=user, new_password=form.cleaned_data["password"]
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("已重置 %(u)s 的密码，该用户下次登录须修改密码。") % {"u": user.username},
+            )
+            return redirect("accounts:user_list")
+    return render(request, "accounts/user_reset_password.html", {"form": form, "target": user})
+
+
+@policy(SYS_ADMIN)
+@require_POST
+def user_set_active(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_user_for_admin(request.user, pk)
+    active = request.POST.get("active") == "1"
+    try:
+        user_update(actor=request.user, user=user, is_active=active)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        text = _("已启用用户 %(u)s。") if active else _("已停用用户 %(u)s。")
+        messages.success(request, text % {"u": user.username})
+    return redirect("accounts:user_list")
+
+
+# --- security administrator: roles and lockouts -----------------------------------------------
+
+
+@policy(SEC_ADMIN)
+def assignment_list(request: HttpRequest) -> HttpResponse:
+    """The assignments in the administrator's subtree, and (POST) the form granting a new one."""
+    form = RoleGrantForm(request.POST or None, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            assignment = role_grant(
+                actor=request.user,
+                user=data["username"],
+                role=data["role"],
+                node=data["node"],
+                unit=data["unit"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc, {"user": "username"})
+        else:
+            messages.success(request, _("已授权：%(a)s。") % {"a": assignment})
+            return redirect("accounts:assignment_list")
+    filterset = AssignmentFilter(
+        request.GET or None, queryset=assignments_visible_to(request.user), request=request
+    )
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "accounts/assignment_list.html",
+        {"filter": filterset, "page": page, "form": form, "query": query.urlencode()},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@policy(SEC_ADMIN)
+@require_POST
+def assignment_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    assignment = get_assignment_for_user(request.user, pk)
+    text = str(assignment)
+    role_revoke(actor=request.user, assignment=assignment)
+    messages.success(request, _("已撤销授权：%(a)s。") % {"a": text})
+    return redirect("accounts:assignment_list")
+
+
+@policy(SEC_ADMIN)
+def lockout_list(request: HttpRequest) -> HttpResponse:
+    context = {
+        "lockouts": current_lockouts(request.user),
+        "limit": settings.AXES_FAILURE_LIMIT,
+        "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+    }
+    return render(request, "accounts/lockout_list.html", context)
+
+
+@policy(SEC_ADMIN)
+@require_POST
+def lockout_unlock(request: HttpRequest) -> HttpResponse:
+    username = request.POST.get("username", "")
+    try:
+        cleared = account_unlock(actor=request.user, username=username)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if cleared:
+            messages.success(request, _("已解除 %(u)s 的登录锁定。") % {"u": username})
+        else:
+            messages.info(request, _("%(u)s 当前没有登录失败记录。") % {"u": username})
+    return redirect("accounts:lockout_list")
