@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "tongxin.accounts",
     "tongxin.orgs",
     "tongxin.notify",
+    "tongxin.people",
     "tongxin.demo",
 ]
 
