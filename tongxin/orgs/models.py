@@ -176,6 +176,10 @@ class PartyOrganization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
 
 class UnitType(models.TextChoices):
     AGENCY = "agency", _("机关")
@@ -233,10 +237,21 @@ class ResidentUnit(models.Model):
                 condition=models.Q(party_status__in=[s.value for s in PartyStatus]),
                 name="unit_party_status_known",
             ),
+            # A credit code identifies one legal entity: two open units may not share it, but a
+            # closed unit's code may come back (re-registration after a move).
+            models.UniqueConstraint(
+                fields=["credit_code"],
+                condition=models.Q(closed_at__isnull=True) & ~models.Q(credit_code=""),
+                name="unit_credit_code_unique_open",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
 
 
 class InstructorAssignment(models.Model):
@@ -264,6 +279,10 @@ class InstructorAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instructor_name} → {self.unit}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.ends_on is None
 
 
 # Part-time committee size norms (SPEC §1, seed 003): street 大工委 8–10, community 大党委 3–5.
@@ -308,11 +327,20 @@ class CommitteeMember(models.Model):
                 condition=models.Q(term_end__isnull=True)
                 | models.Q(term_end__gte=models.F("term_start")),
                 name="committee_term_ordered",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(left_on__isnull=True)
+                | models.Q(left_on__gte=models.F("term_start")),
+                name="committee_left_after_start",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.person_name
+
+    @property
+    def has_left(self) -> bool:
+        return self.left_on is not None
 
 
 class ContactPoint(models.Model):
@@ -332,6 +360,13 @@ class ContactPoint(models.Model):
         ordering = ["community__path", "leader_name"]
         verbose_name = _("领导联系点")
         verbose_name_plural = _("领导联系点")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__isnull=True)
+                | models.Q(ends_on__gte=models.F("starts_on")),
+                name="contact_period_ordered",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.leader_name} · {self.community}"
@@ -355,6 +390,7 @@ class ContactProject(models.Model):
         _("进度"), max_length=10, choices=ProjectStatus.choices, default=ProjectStatus.PLANNED
     )
     due_on = models.DateField(_("计划完成"), null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["id"]
