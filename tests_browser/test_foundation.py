@@ -37,6 +37,16 @@ def test_community_admin_logs_in_and_opens_the_tree(page, live_server, demo_dist
     assert "东梅社区" not in body, "a community admin does not see the sibling community"
     shot(page, "03-tree")
 
+    # children load lazily when a grid is opened
+    page.click("summary:has-text('文献第1网格')")
+    page.wait_for_selector("text=文献第1网格1号楼片")
+    shot(page, "04-tree-expanded")
+
+    page.fill("input[name=q]", "东梅")
+    page.keyboard.press("Enter")
+    page.wait_for_load_state("networkidle")
+    assert "东梅社区" not in page.inner_text("main"), "search stays inside the user's scope"
+
 
 def test_wrong_password_is_refused_with_a_chinese_message(page, live_server, demo_district):
     page.goto(f"{live_server.url}/accounts/login/")
@@ -55,5 +65,5 @@ def test_phone_sized_screen_gets_the_collapsed_menu(browser, live_server, demo_d
     assert page.is_visible(".navbar-toggler")
     page.click(".navbar-toggler")
     page.wait_for_selector("#mainNav.show")
-    shot(page, "04-phone-menu")
+    shot(page, "05-phone-menu")
     context.close()
