@@ -11,15 +11,15 @@ import pytest
 CHROMIUM = os.environ.get("TONGXIN_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the test
-# itself (seeding data) are then flagged as "async unsafe" although they are not concurrent.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
+    # test itself (seeding data) are then flagged as "async unsafe" although nothing is
+    # concurrent. Set only while browser tests run, so no other test inherits it.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -27,6 +27,7 @@ def browser() -> Iterator[object]:
         )
         yield browser
         browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture

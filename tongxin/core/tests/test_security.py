@@ -165,7 +165,12 @@ BASE_DIR = Path(settings.BASE_DIR)
 
 
 def _check_deploy(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("TONGXIN_")}
+    # A production process starts from its own environment, not from the test runner's.
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TONGXIN_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     clean.update(TONGXIN_ENV="production", TONGXIN_DATA_DIR=str(tmp_path), **env)
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
