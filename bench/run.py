@@ -14,6 +14,7 @@ written to bench/out/results.json.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import statistics
@@ -114,7 +115,7 @@ def bench_subtree(street: OrgNode) -> dict[str, float]:
 def main() -> None:
     call_command("migrate", verbosity=0)
     if not OrgNode.objects.exists():
-        call_command("seed_demo", seed=2019, verbosity=0)
+        call_command("seed_demo", seed=2019, stdout=io.StringIO())
     street_admin = User.objects.get(username="demo_street")
     street = OrgNode.objects.get(level=Level.STREET, name="镇海街道")
     results = {
