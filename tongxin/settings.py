@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "tongxin.orgs",
     "tongxin.notify",
     "tongxin.people",
+    "tongxin.grids",
+    "tongxin.events",
     "tongxin.demo",
 ]
 
@@ -215,6 +217,7 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", BASE_DIR / "node_modules" / "bootstrap-icons" / "font"),
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/leaflet", BASE_DIR / "node_modules" / "leaflet" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
