@@ -58,6 +58,11 @@ try:
         raise ValueError
 except ValueError as exc:
     raise ImproperlyConfigured("TONGXIN_ENCRYPTION_KEY must be 64 hexadecimal characters") from exc
+# Retired master keys that may still open values sealed before a key change, until
+# `manage.py rotate_encryption_key` has re-encrypted everything (comma-separated, 64 hex each).
+ENCRYPTION_OLD_KEYS = [
+    k.strip() for k in envsecret("TONGXIN_OLD_ENCRYPTION_KEYS").split(",") if k.strip()
+]
 
 DEBUG = envbool("TONGXIN_DEBUG", default=not PRODUCTION)
 if PRODUCTION and DEBUG:
@@ -256,6 +261,24 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a field called status / level / category with different choices;
+    # name each choice set after its model so the schema stays stable and readable.
+    "ENUM_NAME_OVERRIDES": {
+        "GridCrsEnum": "tongxin.grids.geo.CRS_ENUM",
+        "NeedCategoryEnum": "tongxin.grids.models.NeedCategory",
+        "FollowUpStatusEnum": "tongxin.grids.models.FollowUpStatus",
+        "OrgCategoryEnum": "tongxin.orgs.models.OrgCategory",
+        "ProjectStatusEnum": "tongxin.orgs.models.ProjectStatus",
+        # orgs' node level and events' handling level are both called `level` in the API.
+        "OrgLevelEnum": "tongxin.orgs.models.Level",
+        "EventStateEnum": "tongxin.events.models.State",
+        "EventLevelEnum": "tongxin.events.models.HandlingLevel",
+        "EventSourceEnum": "tongxin.events.models.Source",
+        "EventPriorityEnum": "tongxin.events.models.Priority",
+        "EventActionEnum": "tongxin.events.models.Action",
+        "EventAssignmentStateEnum": "tongxin.events.models.AssignmentState",
+        "Open311StatusEnum": "tongxin.events.open311.STATUS_CHOICES",
+    },
 }
 
 # Background jobs: SQLite file in the data directory by default, Redis when configured.
@@ -277,9 +300,28 @@ else:
     }
 HUEY["consumer"] = {"workers": envint("TONGXIN_WORKERS", 2, minimum=1), "worker_type": "thread"}
 
+# Events (read by tongxin/events/conf.py, which holds the same defaults).
+EVENTS_DUPLICATE_RADIUS_M = envint("TONGXIN_EVENTS_DUPLICATE_RADIUS_M", 200, minimum=10)
+EVENTS_DUPLICATE_DAYS = envint("TONGXIN_EVENTS_DUPLICATE_DAYS", 30, minimum=1)
+EVENTS_RATING_WORKDAYS = envint("TONGXIN_EVENTS_RATING_WORKDAYS", 5, minimum=1)
+EVENTS_PHOTO_MAX_COUNT = envint("TONGXIN_EVENTS_PHOTO_MAX_COUNT", 6, minimum=0)
+EVENTS_PHOTO_MAX_BYTES = envint("TONGXIN_EVENTS_PHOTO_MAX_MB", 8, minimum=1) * 1024 * 1024
+
 # Notification channels beyond the in-app inbox. Off by default: no external calls.
 NOTIFY_SMS_GATEWAY_URL = envstr("TONGXIN_SMS_GATEWAY_URL")
 NOTIFY_WECHAT_GATEWAY_URL = envstr("TONGXIN_WECHAT_GATEWAY_URL")
+
+# The grid map's base layer (docs/grids.md). Empty URL: no tiles, grids drawn on a plain background.
+MAP_TILE_URL = envstr("TONGXIN_MAP_TILE_URL")
+MAP_TILE_ATTRIBUTION = envstr("TONGXIN_MAP_TILE_ATTRIBUTION")
+MAP_TILE_SUBDOMAINS = envstr("TONGXIN_MAP_TILE_SUBDOMAINS", "abc")
+MAP_TILE_CRS = envchoice("TONGXIN_MAP_TILE_CRS", "wgs84", ("wgs84", "gcj02"))
+
+# Spreadsheet import and export (docs/imports.md). The web server in front must accept uploads
+# of IMPORT_MAX_MB (nginx client_max_body_size).
+IMPORT_MAX_MB = envint("TONGXIN_IMPORT_MAX_MB", 20, minimum=1)
+IMPORT_MAX_ROWS = envint("TONGXIN_IMPORT_MAX_ROWS", 100_000, minimum=1)
+EXPORT_MAX_ROWS = envint("TONGXIN_EXPORT_MAX_ROWS", 100_000, minimum=1)
 
 DEMO_PASSWORD = "Tongxin-demo-2026"  # noqa: S105 - published demo credential; production refuses demo data
 

@@ -5,15 +5,23 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tongxin.accounts import api as accounts_api
+from tongxin.core import import_api as core_import_api
 from tongxin.core import views as core_views
 from tongxin.core.policy import PUBLIC, policy
+from tongxin.events import api as events_api
+from tongxin.grids import api as grids_api
 from tongxin.notify import api as notify_api
 from tongxin.orgs import api as orgs_api
+from tongxin.people import api as people_api
 
 api_v1 = [
     *accounts_api.urlpatterns,
     *orgs_api.urlpatterns,
     *notify_api.urlpatterns,
+    *core_import_api.urlpatterns,
+    *people_api.urlpatterns,
+    *grids_api.urlpatterns,
+    *events_api.urlpatterns,
 ]
 
 
@@ -31,6 +39,10 @@ urlpatterns = [
     path("accounts/", include("tongxin.accounts.urls")),
     path("orgs/", include("tongxin.orgs.urls")),
     path("notify/", include("tongxin.notify.urls")),
+    path("people/", include("tongxin.people.urls")),
+    path("grids/", include("tongxin.grids.urls")),
+    path("events/", include("tongxin.events.urls")),
+    path("open311/v2/", include("tongxin.events.open311")),
     # Django's own view: it only sets the language cookie, safe for anyone.
     path("i18n/setlang/", policy(PUBLIC)(set_language), name="set_language"),
     path("api/v1/", include(api_v1)),

@@ -13,6 +13,19 @@ from django.utils.translation import gettext_lazy as _
 from tongxin.accounts.models import BUSINESS_ROLES, MANAGING_ROLES, Role
 from tongxin.core.policy import SIGNED_IN, Policy, roles
 
+# Who reaches the people pages (tongxin/people/rules.py: territorial roles, and members and
+# residents for their own record). Spelled out here: core must not import an app's rules.
+PEOPLE_NAV_ROLES = frozenset(
+    {
+        Role.DISTRICT_ADMIN,
+        Role.STREET_ADMIN,
+        Role.COMMUNITY_ADMIN,
+        Role.GRID_MANAGER,
+        Role.MEMBER,
+        Role.RESIDENT,
+    }
+)
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -43,6 +56,51 @@ NAV: tuple[NavItem, ...] = (
     ),
     NavItem(
         _("兼职委员"), "orgs:committee_list", "people", roles(BUSINESS_ROLES), ("orgs:committee_",)
+    ),
+    # One entry for the grid map and the grid pages (the map links to the list and back).
+    NavItem(
+        _("网格"),
+        "grids:map",
+        "map",
+        roles(BUSINESS_ROLES),
+        ("grids:map", "grids:list", "grids:detail", "grids:edit", "grids:boundary_"),
+    ),
+    NavItem(
+        _("走访"),
+        "grids:visit_list",
+        "journal-richtext",
+        # tongxin/grids/rules.py VISIT_PAGE_ROLES, spelled out for the same reason as above.
+        roles(Role.GRID_MANAGER, Role.MEMBER, Role.COMMUNITY_ADMIN),
+        ("grids:visit_", "grids:follow_up_"),
+    ),
+    # tongxin/events/rules.py STAFF_ROLES / REPORTING_ROLES, spelled out for the same reason.
+    NavItem(
+        _("事件"),
+        "events:list",
+        "flag",
+        roles(Role.DISTRICT_ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN, Role.GRID_MANAGER),
+        ("events:list", "events:detail", "events:move", "events:stats"),
+    ),
+    NavItem(
+        _("我的事件"),
+        "events:mine",
+        "phone",
+        roles(Role.GRID_MANAGER, Role.MEMBER, Role.RESIDENT, Role.UNIT_LIAISON),
+        ("events:mine", "events:report"),
+    ),
+    NavItem(_("部门派单"), "events:inbox", "megaphone", roles(Role.DEPARTMENT), ("events:inbox",)),
+    NavItem(
+        _("事件配置"), "events:config", "sliders", roles(Role.DISTRICT_ADMIN), ("events:config",)
+    ),
+    NavItem(
+        _("党员群众"), "people:member_list", "people-fill", roles(PEOPLE_NAV_ROLES), ("people:",)
+    ),
+    NavItem(
+        _("在职党员报到"),
+        "people:reporting",
+        "person-badge",
+        roles(Role.UNIT_LIAISON),
+        ("people:reporting", "people:unit_reporting", "people:registration_"),
     ),
     NavItem(
         _("领导联系点"), "orgs:contact_list", "pin-map", roles(MANAGING_ROLES), ("orgs:contact_",)

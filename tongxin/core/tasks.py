@@ -1,4 +1,4 @@
-"""Periodic housekeeping: expired sessions and API tokens do not linger in the database."""
+"""Background jobs of the core app: housekeeping, and running spreadsheet imports."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 from rest_framework.authtoken.models import Token
 
 
@@ -20,3 +20,19 @@ def purge_expired_credentials() -> tuple[int, int]:
 @db_periodic_task(crontab(minute="*/15"))
 def purge_expired_credentials_job() -> None:
     purge_expired_credentials()
+
+
+# No retries: a job that raised has been marked as an error and its upload deleted; running it
+# again could not succeed, and `run_import_job` would refuse a job that is no longer pending.
+@db_task(retries=0)
+def import_job_task(job_id: int) -> None:
+    from tongxin.core.import_jobs import run_import_job
+
+    run_import_job(job_id)
+
+
+@db_periodic_task(crontab(minute="7"))
+def import_housekeeping_job() -> None:
+    from tongxin.core.import_jobs import import_housekeeping
+
+    import_housekeeping()

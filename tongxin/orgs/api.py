@@ -29,8 +29,10 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from tongxin.accounts.models import BUSINESS_ROLES, MANAGING_ROLES
+from tongxin.core.exports import ExportColumn, export_response
 from tongxin.core.policy import roles
-from tongxin.orgs import selectors, services
+from tongxin.core.xlsx import XLSX_CONTENT_TYPE
+from tongxin.orgs import exports, selectors, services
 from tongxin.orgs.models import (
     CHILD_LEVEL,
     COMMITTEE_SIZE_NORMS,
@@ -70,6 +72,33 @@ class VisibleNodeField(serializers.PrimaryKeyRelatedField):
 class VisibleUnitField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self) -> QuerySet[ResidentUnit]:
         return selectors.visible_units(_user(self))
+
+
+XLSX_RESPONSE = {(200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY}
+
+
+def _export(
+    view: viewsets.GenericViewSet,
+    columns: Any,
+    path_of: Any,
+    *,
+    filename: str,
+    action_name: str,
+) -> Any:
+    """The list the same query parameters select, as .xlsx (masked, audited; 400 if too long)."""
+    queryset = view.filter_queryset(view.get_queryset())
+    labels = exports.PlaceLabels()
+    column_list: list[ExportColumn] = columns(labels)
+    filters = {k: v for k, v in view.request.query_params.items() if k != "format"}
+    return export_response(
+        queryset,
+        column_list,
+        rows=exports.primed(queryset, labels, path_of),
+        filename=filename,
+        actor=view.request.user,
+        action=action_name,
+        filters=filters,
+    )
 
 
 def _changes(data: dict[str, Any], *drop: str) -> dict[str, Any]:
@@ -214,6 +243,22 @@ class NodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def retrieve(self, request: Request, pk: str) -> Response:
         return self._present(selectors.get_node_for_user(request.user, pk))
+
+    @extend_schema(
+        summary="导出组织节点（Excel）",
+        description="与列表相同的筛选条件；导出行为记入审计日志。",
+        responses=XLSX_RESPONSE,
+        filters=True,
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def export(self, request: Request) -> Any:
+        return _export(
+            self,
+            exports.node_columns,
+            lambda n: n.path,
+            filename=_("组织体系"),
+            action_name="orgs.orgnode.export",
+        )
 
     @extend_schema(
         request=NodeCreateSerializer, responses={201: NodeSerializer}, summary="新增组织"
@@ -625,6 +670,22 @@ class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return self._present(selectors.get_unit_for_user(request.user, pk))
 
     @extend_schema(
+        summary="导出驻区单位（Excel）",
+        description="与列表相同的筛选条件；联系电话脱敏；导出行为记入审计日志。",
+        responses=XLSX_RESPONSE,
+        filters=True,
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def export(self, request: Request) -> Any:
+        return _export(
+            self,
+            exports.unit_columns,
+            lambda u: u.node.path,
+            filename=_("驻区单位"),
+            action_name="orgs.residentunit.export",
+        )
+
+    @extend_schema(
         request=UnitCreateSerializer, responses={201: UnitSerializer}, summary="登记驻区单位"
     )
     def create(self, request: Request) -> Response:
@@ -846,6 +907,22 @@ class CommitteeMemberViewSet(
         return self._present(selectors.get_committee_member_for_user(request.user, pk))
 
     @extend_schema(
+        summary="导出兼职委员（Excel）",
+        description="与列表相同的筛选条件；导出行为记入审计日志。",
+        responses=XLSX_RESPONSE,
+        filters=True,
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def export(self, request: Request) -> Any:
+        return _export(
+            self,
+            exports.committee_columns,
+            lambda m: m.body.path,
+            filename=_("兼职委员"),
+            action_name="orgs.committeemember.export",
+        )
+
+    @extend_schema(
         request=CommitteeMemberCreateSerializer,
         responses={201: CommitteeMemberSerializer},
         summary="增补兼职委员",
@@ -1026,6 +1103,22 @@ class ContactPointViewSet(
 
     def retrieve(self, request: Request, pk: str) -> Response:
         return self._present(selectors.get_contact_point_for_user(request.user, pk))
+
+    @extend_schema(
+        summary="导出领导联系点（Excel）",
+        description="与列表相同的筛选条件；导出行为记入审计日志。",
+        responses=XLSX_RESPONSE,
+        filters=True,
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def export(self, request: Request) -> Any:
+        return _export(
+            self,
+            exports.contact_columns,
+            lambda p: p.community.path,
+            filename=_("领导联系点"),
+            action_name="orgs.contactpoint.export",
+        )
 
     @extend_schema(
         request=ContactPointCreateSerializer,

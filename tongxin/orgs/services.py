@@ -680,7 +680,11 @@ def party_org_close(
 # resident units
 
 
-def _normalize_credit_code(value: str) -> str:
+def normalize_credit_code(value: str) -> str:
+    """A 统一社会信用代码 in its canonical form ("" when blank); ValidationError when invalid.
+
+    Shared by the services and the spreadsheet import (orgs/imports.py).
+    """
     value = (value or "").strip().upper().replace(" ", "").replace("-", "")
     if not value:
         return ""
@@ -690,33 +694,51 @@ def _normalize_credit_code(value: str) -> str:
         raise ValidationError({"credit_code": _("统一社会信用代码格式或校验位不正确。")}) from None
 
 
-def _validate_unit(unit: ResidentUnit, fields: Iterable[str]) -> None:
+def unit_rule_errors(unit: ResidentUnit, fields: Iterable[str]) -> dict[str, list[str]]:
+    """The rules a unit's fields must satisfy, checked in memory (no query), as field errors.
+
+    Every unit write runs them; the spreadsheet import runs them on each row before writing
+    any, so a file is held to exactly the rules of the form. Uniqueness of the credit code
+    needs the database and is checked by the callers (one query per write, one per batch of
+    rows for an import).
+    """
     # Each rule runs when one of its fields is being set, so an old record that predates a rule
     # (an import, say) does not block its liaison from correcting a phone number.
     fields = set(fields)
-    errors: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
     if "name" in fields and not unit.name:
-        errors["name"] = _("请填写单位名称。")
+        errors["name"] = [_("请填写单位名称。")]
     if (
         fields & {"party_status", "party_org_name"}
         and unit.party_status == PartyStatus.OWN
         and not unit.party_org_name
     ):
-        errors["party_org_name"] = _("单独组建党组织的单位须填写其党组织名称。")
+        errors["party_org_name"] = [_("单独组建党组织的单位须填写其党组织名称。")]
     if (
         fields & {"employees", "party_members"}
         and unit.employees
         and unit.party_members > unit.employees
     ):
-        errors["party_members"] = _("党员数不能多于从业人员数。")
+        errors["party_members"] = [_("党员数不能多于从业人员数。")]
     if "node" in fields:
         if unit.node.level not in UNIT_LEVELS:
-            errors["node"] = _("驻区单位应设在社区或网格。")
+            errors["node"] = [_("驻区单位应设在社区或网格。")]
         elif unit.node.closed_at is not None:
-            errors["node"] = _("所选社区/网格已撤销。")
+            errors["node"] = [_("所选社区/网格已撤销。")]
+    if errors:
+        return errors
+    try:
+        _validate_fields(unit, fields - {"node"})
+    except ValidationError as exc:
+        return exc.message_dict
+    return {}
+
+
+def _validate_unit(unit: ResidentUnit, fields: Iterable[str]) -> None:
+    fields = set(fields)
+    errors = unit_rule_errors(unit, fields)
     if errors:
         raise ValidationError(errors)
-    _validate_fields(unit, fields - {"node"})
     if "credit_code" in fields and unit.credit_code:
         duplicate = ResidentUnit.objects.filter(
             credit_code=unit.credit_code, closed_at__isnull=True
@@ -746,7 +768,7 @@ def unit_create(
         node=node,
         name=_clean_text(name or ""),
         unit_type=unit_type,
-        credit_code=_normalize_credit_code(credit_code),
+        credit_code=normalize_credit_code(credit_code),
         address=_clean_text(address or ""),
         employees=employees or 0,
         party_members=party_members or 0,
@@ -773,6 +795,43 @@ def unit_create(
     return unit
 
 
+def unit_bulk_create(
+    *, actor: Any, units: list[ResidentUnit], batch_size: int = 1000
+) -> list[ResidentUnit]:
+    """Register many units at once (the spreadsheet import), in one transaction.
+
+    The caller has already held every unit to `unit_rule_errors` and checked the credit codes
+    (the import does, to report every bad row); here the permission over each node is checked
+    again, and the nodes are row-locked and re-checked so none is closed under the import.
+    A credit code registered meanwhile by someone else trips the database constraint and the
+    whole batch rolls back. One audit record covers the batch.
+    """
+    if not units:
+        return []
+    nodes = {unit.node_id: unit.node for unit in units}
+    for node in nodes.values():
+        _require(actor, "orgs.add_unit", node)
+    with transaction.atomic():
+        locked = OrgNode.objects.select_for_update().filter(pk__in=sorted(nodes)).order_by("pk")
+        for node in locked:
+            if node.closed_at is not None or node.level not in UNIT_LEVELS:
+                raise ValidationError(
+                    {"node": _("“%(name)s”已撤销或不能登记驻区单位。") % {"name": node.name}}
+                )
+        created = ResidentUnit.objects.bulk_create(units, batch_size=batch_size)
+        per_node: dict[str, int] = {}
+        for unit in units:
+            per_node[nodes[unit.node_id].name] = per_node.get(nodes[unit.node_id].name, 0) + 1
+        audit(
+            actor=actor,
+            action="orgs.unit.bulk_create",
+            object_type="orgs.residentunit",
+            object_repr=_("批量登记驻区单位 %(n)d 家") % {"n": len(created)},
+            changes={"count": len(created), "nodes": per_node},
+        )
+    return created
+
+
 def unit_update(
     *, actor: Any, unit: ResidentUnit, version: int, changes: Mapping[str, Any]
 ) -> ResidentUnit:
@@ -789,7 +848,7 @@ def unit_update(
     if new_node is not None and new_node.pk != unit.node_id:
         _require(actor, "orgs.add_unit", new_node)
     if "credit_code" in changes:
-        changes["credit_code"] = _normalize_credit_code(changes["credit_code"])
+        changes["credit_code"] = normalize_credit_code(changes["credit_code"])
     with transaction.atomic():
         locked = _locked(unit)
         _check_version(locked, version)

@@ -18,12 +18,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from tongxin.accounts.models import BUSINESS_ROLES, MANAGING_ROLES
 from tongxin.core.errors import ConflictError
+from tongxin.core.exports import export_response
 from tongxin.core.policy import policy, roles
-from tongxin.orgs import selectors, services
+from tongxin.orgs import exports, selectors, services
 from tongxin.orgs.forms import (
     CloseConfirmForm,
     CommitteeLeaveForm,
@@ -49,12 +50,14 @@ from tongxin.orgs.forms import (
     VersionForm,
     apply_service_errors,
 )
+from tongxin.orgs.imports import UnitImporter
 from tongxin.orgs.models import CHILD_LEVEL, Level, OrgCategory, OrgNode
 from tongxin.orgs.rules import COMMITTEE_LEVELS, can
 from tongxin.orgs.services import UNIT_LEVELS
 
 ORG = roles(BUSINESS_ROLES)
 MANAGE = roles(MANAGING_ROLES)
+UNIT_IMPORT_POLICY = UnitImporter.policy
 PAGE_SIZE = 20
 
 # ---------------------------------------------------------------------------------------------
@@ -144,6 +147,42 @@ def node_children(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "orgs/includes/tree_children.html",
         {"children": children, "show_closed": show_closed},
+    )
+
+
+def _exported(request: HttpRequest, back: str, build: Callable[[], HttpResponse]) -> HttpResponse:
+    """Run an export; when it is refused (too many rows), say why on the list page."""
+    try:
+        return build()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(back)
+
+
+@policy(ORG)
+@require_POST
+def node_export(request: HttpRequest) -> HttpResponse:
+    """The tree's search results (`q`), a node's children (`node`), or the whole scope."""
+    show_closed = _flag(request, "closed")
+    query = request.GET.get("q", "").strip()[:50]
+    parent = _filter_node(request, request.GET.get("node"))
+    nodes = exports.node_export_queryset(
+        request.user, parent=parent, query=query, include_closed=show_closed
+    )
+    labels = exports.PlaceLabels()
+    back = _node_url(parent) if parent else f"{reverse('orgs:tree')}?{_query_without_page(request)}"
+    return _exported(
+        request,
+        back,
+        lambda: export_response(
+            nodes,
+            exports.node_columns(labels),
+            rows=exports.primed(nodes, labels, lambda n: n.path),
+            filename=_("下级组织-%(name)s") % {"name": parent.name} if parent else _("组织体系"),
+            actor=request.user,
+            action="orgs.orgnode.export",
+            filters={"node": parent, "q": query, "closed": show_closed},
+        ),
     )
 
 
@@ -518,8 +557,8 @@ def _filter_node(request: HttpRequest, raw: Any) -> OrgNode | None:
     return selectors.get_node_for_user(request.user, raw)
 
 
-@policy(ORG)
-def unit_list(request: HttpRequest) -> HttpResponse:
+def _unit_list_query(request: HttpRequest) -> tuple[UnitFilterForm, dict, OrgNode | None, Any]:
+    """The unit list's filters from the query string, shared by the page and its export."""
     form = UnitFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     node = _filter_node(request, data.get("node"))
@@ -531,7 +570,14 @@ def unit_list(request: HttpRequest) -> HttpResponse:
         search=data.get("q"),
         include_closed=bool(data.get("closed")),
     )
+    return form, data, node, units
+
+
+@policy(ORG)
+def unit_list(request: HttpRequest) -> HttpResponse:
+    form, _data, node, units = _unit_list_query(request)
     add_nodes = selectors.manageable_nodes(request.user, levels=UNIT_LEVELS)
+    can_add = add_nodes.exists()
     return render(
         request,
         "orgs/unit_list.html",
@@ -540,8 +586,32 @@ def unit_list(request: HttpRequest) -> HttpResponse:
             "page": _page(request, units),
             "node": node,
             "query": _query_without_page(request),
-            "can_add": add_nodes.exists(),
+            "can_add": can_add,
+            # The import needs a managing role as well as a place to import into.
+            "can_import": can_add and UNIT_IMPORT_POLICY.allows(request.user),
         },
+    )
+
+
+@policy(ORG)
+@require_POST
+def unit_export(request: HttpRequest) -> HttpResponse:
+    """The units the list shows (same query string), masked, as .xlsx; audited."""
+    _form, data, node, units = _unit_list_query(request)
+    labels = exports.PlaceLabels()
+    back = f"{reverse('orgs:unit_list')}?{_query_without_page(request)}"
+    return _exported(
+        request,
+        back,
+        lambda: export_response(
+            units,
+            exports.unit_columns(labels),
+            rows=exports.unit_rows(units, labels),
+            filename=_("驻区单位"),
+            actor=request.user,
+            action="orgs.residentunit.export",
+            filters={**data, "node": node},
+        ),
     )
 
 
@@ -747,6 +817,41 @@ def committee_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@policy(ORG)
+@require_POST
+def committee_export(request: HttpRequest) -> HttpResponse:
+    """Part-time members of the bodies the list shows (`warnings`), or of one body (`body`)."""
+    raw = request.GET.get("body")
+    only_warnings = _flag(request, "warnings")
+    if raw:
+        body = _body_for_user(request, raw)
+        members = selectors.committee_member_list(request.user, body=body)
+        back = reverse("orgs:committee_detail", args=[body.pk])
+        filename = _("兼职委员-%(name)s") % {"name": body.name}
+    else:
+        body = None
+        bodies = selectors.committee_bodies(request.user)
+        if only_warnings:
+            bodies = bodies.filter(selectors.out_of_norm_q())
+        members = selectors.committee_member_list(request.user).filter(body__in=bodies.values("pk"))
+        back = f"{reverse('orgs:committee_list')}?{_query_without_page(request)}"
+        filename = _("兼职委员")
+    labels = exports.PlaceLabels()
+    return _exported(
+        request,
+        back,
+        lambda: export_response(
+            members,
+            exports.committee_columns(labels),
+            rows=exports.primed(members, labels, lambda m: m.body.path),
+            filename=filename,
+            actor=request.user,
+            action="orgs.committeemember.export",
+            filters={"body": body, "warnings": only_warnings},
+        ),
+    )
+
+
 def _body_for_user(request: HttpRequest, pk: int, **kwargs: Any) -> OrgNode:
     body = selectors.get_node_for_user(request.user, pk, **kwargs)
     if body.level not in COMMITTEE_LEVELS:
@@ -892,6 +997,28 @@ def contact_list(request: HttpRequest) -> HttpResponse:
             "query": _query_without_page(request),
             "can_add": selectors.contact_communities(request.user).exists(),
         },
+    )
+
+
+@policy(MANAGE)
+@require_POST
+def contact_export(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:50]
+    points = selectors.contact_point_list(request.user, search=query)
+    labels = exports.PlaceLabels()
+    back = f"{reverse('orgs:contact_list')}?{_query_without_page(request)}"
+    return _exported(
+        request,
+        back,
+        lambda: export_response(
+            points,
+            exports.contact_columns(labels),
+            rows=exports.primed(points, labels, lambda p: p.community.path),
+            filename=_("领导联系点"),
+            actor=request.user,
+            action="orgs.contactpoint.export",
+            filters={"q": query},
+        ),
     )
 
 
