@@ -30,7 +30,8 @@ def test_community_admin_logs_in_and_opens_the_tree(page, live_server, demo_dist
     page.wait_for_selector("text=社区管理员")
     shot(page, "02-home")
 
-    page.click("nav >> text=组织体系")
+    page.click("nav .dropdown-toggle:has-text('组织体系')")
+    page.click("nav .dropdown-menu >> text=组织体系")
     page.wait_for_selector("text=文献社区")
     body = page.inner_text("main")
     assert "文献第1网格" in body

@@ -38,108 +38,169 @@ class NavItem:
     section: tuple[str, ...] = ()
 
 
-NAV: tuple[NavItem, ...] = (
-    NavItem(_("工作台"), "core:home", "speedometer2", SIGNED_IN),
-    NavItem(
+@dataclass(frozen=True)
+class NavGroup:
+    """A menu in the navigation bar; shown as a plain link when only one entry is visible."""
+
+    label: str | Promise
+    icon: str
+    items: tuple[NavItem, ...]
+
+
+NAV: tuple[NavGroup, ...] = (
+    NavGroup(
+        _("工作台"),
+        "",
+        (NavItem(_("工作台"), "core:home", "speedometer2", SIGNED_IN),),
+    ),
+    NavGroup(
         _("组织体系"),
-        "orgs:tree",
         "diagram-3",
-        roles(BUSINESS_ROLES),
-        ("orgs:tree", "orgs:node_", "orgs:party_org_", "orgs:coverage"),
+        (
+            NavItem(
+                _("组织体系"),
+                "orgs:tree",
+                "diagram-3",
+                roles(BUSINESS_ROLES),
+                ("orgs:tree", "orgs:node_", "orgs:party_org_", "orgs:coverage"),
+            ),
+            NavItem(
+                _("驻区单位"),
+                "orgs:unit_list",
+                "buildings",
+                roles(BUSINESS_ROLES),
+                ("orgs:unit_", "orgs:instructor_"),
+            ),
+            NavItem(
+                _("兼职委员"),
+                "orgs:committee_list",
+                "people",
+                roles(BUSINESS_ROLES),
+                ("orgs:committee_",),
+            ),
+            NavItem(
+                _("领导联系点"),
+                "orgs:contact_list",
+                "pin-map",
+                roles(MANAGING_ROLES),
+                ("orgs:contact_",),
+            ),
+        ),
     ),
-    NavItem(
-        _("驻区单位"),
-        "orgs:unit_list",
-        "buildings",
-        roles(BUSINESS_ROLES),
-        ("orgs:unit_", "orgs:instructor_"),
+    NavGroup(
+        _("党员群众"),
+        "people-fill",
+        (
+            NavItem(
+                _("党员群众"),
+                "people:member_list",
+                "people-fill",
+                roles(PEOPLE_NAV_ROLES),
+                ("people:",),
+            ),
+            NavItem(
+                _("在职党员报到"),
+                "people:reporting",
+                "person-badge",
+                roles(Role.UNIT_LIAISON),
+                ("people:reporting", "people:unit_reporting", "people:registration_"),
+            ),
+        ),
     ),
-    NavItem(
-        _("兼职委员"), "orgs:committee_list", "people", roles(BUSINESS_ROLES), ("orgs:committee_",)
+    NavGroup(
+        _("网格事件"),
+        "grid-3x3",
+        (
+            # One entry for the grid map and the grid pages (the map links to the list and back).
+            NavItem(
+                _("网格"),
+                "grids:map",
+                "map",
+                roles(BUSINESS_ROLES),
+                ("grids:map", "grids:list", "grids:detail", "grids:edit", "grids:boundary_"),
+            ),
+            NavItem(
+                _("走访"),
+                "grids:visit_list",
+                "journal-richtext",
+                # tongxin/grids/rules.py VISIT_PAGE_ROLES, spelled out for the same reason as above.
+                roles(Role.GRID_MANAGER, Role.MEMBER, Role.COMMUNITY_ADMIN),
+                ("grids:visit_", "grids:follow_up_"),
+            ),
+            # tongxin/events/rules.py STAFF_ROLES / REPORTING_ROLES, spelled out likewise.
+            NavItem(
+                _("事件"),
+                "events:list",
+                "flag",
+                roles(
+                    Role.DISTRICT_ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN, Role.GRID_MANAGER
+                ),
+                ("events:list", "events:detail", "events:move", "events:stats"),
+            ),
+            NavItem(
+                _("我的事件"),
+                "events:mine",
+                "phone",
+                roles(Role.GRID_MANAGER, Role.MEMBER, Role.RESIDENT, Role.UNIT_LIAISON),
+                ("events:mine", "events:report"),
+            ),
+            NavItem(
+                _("部门派单"),
+                "events:inbox",
+                "megaphone",
+                roles(Role.DEPARTMENT),
+                ("events:inbox",),
+            ),
+            NavItem(
+                _("事件配置"),
+                "events:config",
+                "sliders",
+                roles(Role.DISTRICT_ADMIN),
+                ("events:config",),
+            ),
+        ),
     ),
-    # One entry for the grid map and the grid pages (the map links to the list and back).
-    NavItem(
-        _("网格"),
-        "grids:map",
-        "map",
-        roles(BUSINESS_ROLES),
-        ("grids:map", "grids:list", "grids:detail", "grids:edit", "grids:boundary_"),
-    ),
-    NavItem(
-        _("走访"),
-        "grids:visit_list",
-        "journal-richtext",
-        # tongxin/grids/rules.py VISIT_PAGE_ROLES, spelled out for the same reason as above.
-        roles(Role.GRID_MANAGER, Role.MEMBER, Role.COMMUNITY_ADMIN),
-        ("grids:visit_", "grids:follow_up_"),
-    ),
-    # tongxin/events/rules.py STAFF_ROLES / REPORTING_ROLES, spelled out for the same reason.
-    NavItem(
-        _("事件"),
-        "events:list",
-        "flag",
-        roles(Role.DISTRICT_ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN, Role.GRID_MANAGER),
-        ("events:list", "events:detail", "events:move", "events:stats"),
-    ),
-    NavItem(
-        _("我的事件"),
-        "events:mine",
-        "phone",
-        roles(Role.GRID_MANAGER, Role.MEMBER, Role.RESIDENT, Role.UNIT_LIAISON),
-        ("events:mine", "events:report"),
-    ),
-    NavItem(_("部门派单"), "events:inbox", "megaphone", roles(Role.DEPARTMENT), ("events:inbox",)),
-    NavItem(
-        _("事件配置"), "events:config", "sliders", roles(Role.DISTRICT_ADMIN), ("events:config",)
-    ),
-    NavItem(
-        _("党员群众"), "people:member_list", "people-fill", roles(PEOPLE_NAV_ROLES), ("people:",)
-    ),
-    NavItem(
-        _("在职党员报到"),
-        "people:reporting",
-        "person-badge",
-        roles(Role.UNIT_LIAISON),
-        ("people:reporting", "people:unit_reporting", "people:registration_"),
-    ),
-    NavItem(
-        _("领导联系点"), "orgs:contact_list", "pin-map", roles(MANAGING_ROLES), ("orgs:contact_",)
-    ),
-    NavItem(
-        _("用户管理"),
-        "accounts:user_list",
-        "person-gear",
-        roles(Role.SYS_ADMIN),
-        ("accounts:user_",),
-    ),
-    NavItem(_("后台任务"), "core:job_failures", "gear", roles(Role.SYS_ADMIN)),
-    NavItem(
-        _("角色授权"),
-        "accounts:assignment_list",
-        "shield-lock",
-        roles(Role.SEC_ADMIN),
-        ("accounts:assignment_",),
-    ),
-    NavItem(
-        _("登录锁定"),
-        "accounts:lockout_list",
-        "lock",
-        roles(Role.SEC_ADMIN),
-        ("accounts:lockout_",),
-    ),
-    NavItem(
-        _("审计日志"), "core:audit_list", "journal-text", roles(Role.AUDIT_ADMIN), ("core:audit_",)
+    NavGroup(
+        _("系统管理"),
+        "gear",
+        (
+            NavItem(
+                _("用户管理"),
+                "accounts:user_list",
+                "person-gear",
+                roles(Role.SYS_ADMIN),
+                ("accounts:user_",),
+            ),
+            NavItem(_("后台任务"), "core:job_failures", "gear", roles(Role.SYS_ADMIN)),
+            NavItem(
+                _("角色授权"),
+                "accounts:assignment_list",
+                "shield-lock",
+                roles(Role.SEC_ADMIN),
+                ("accounts:assignment_",),
+            ),
+            NavItem(
+                _("登录锁定"),
+                "accounts:lockout_list",
+                "lock",
+                roles(Role.SEC_ADMIN),
+                ("accounts:lockout_",),
+            ),
+            NavItem(
+                _("审计日志"),
+                "core:audit_list",
+                "journal-text",
+                roles(Role.AUDIT_ADMIN),
+                ("core:audit_",),
+            ),
+        ),
     ),
 )
 
 
-def navigation(request: HttpRequest) -> dict[str, Any]:
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"nav_items": []}
-    current = request.resolver_match.view_name if request.resolver_match else ""
+def _visible_items(group: NavGroup, user: Any, current: str) -> list[dict[str, Any]]:
     items = []
-    for item in NAV:
+    for item in group.items:
         if not item.policy.allows(user):
             continue
         try:
@@ -148,4 +209,20 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             continue
         active = bool(current) and current.startswith(item.section or (item.url_name,))
         items.append({"label": item.label, "url": url, "icon": item.icon, "active": active})
-    return {"nav_items": items}
+    return items
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_groups": []}
+    current = request.resolver_match.view_name if request.resolver_match else ""
+    groups = []
+    for group in NAV:
+        items = _visible_items(group, user, current)
+        if items:
+            active = any(item["active"] for item in items)
+            groups.append(
+                {"label": group.label, "icon": group.icon, "items": items, "active": active}
+            )
+    return {"nav_groups": groups}
