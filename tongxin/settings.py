@@ -101,6 +101,8 @@ INSTALLED_APPS = [
     "tongxin.people",
     "tongxin.grids",
     "tongxin.events",
+    "tongxin.cobuild",
+    "tongxin.outreach",
     "tongxin.demo",
 ]
 

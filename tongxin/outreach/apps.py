@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class OutreachConfig(AppConfig):
+    name = "tongxin.outreach"
+    label = "outreach"
+    verbose_name = "服务群众"
