@@ -9,6 +9,8 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 from rest_framework.authtoken.models import Token
 
+from tongxin.core.idempotency import purge_expired as purge_expired_idempotency_keys
+
 
 def purge_expired_credentials() -> tuple[int, int]:
     now = timezone.now()
@@ -36,3 +38,8 @@ def import_housekeeping_job() -> None:
     from tongxin.core.import_jobs import import_housekeeping
 
     import_housekeeping()
+
+
+@db_periodic_task(crontab(minute="7", hour="*"))
+def purge_idempotency_keys_job() -> None:
+    purge_expired_idempotency_keys()
