@@ -195,6 +195,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "tongxin.accounts.views.lockout_response"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False
+# The sign-in code (two-factor step) is kept out of django-axes' attempt log like the password.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp"]
 # Deliberate (SECURITY.md 3): the lock is per username; per-IP throttling of the login endpoints
 # is the API throttle's job, and an IP lock would shut out a whole office behind one NAT.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
@@ -206,6 +208,12 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 API_TOKEN_TTL = timedelta(hours=envint("TONGXIN_API_TOKEN_HOURS", 8, minimum=1))
+# Two-factor sign-in (SECURITY.md 5, docs/operations.md): "officials" makes every official enrol
+# an authenticator app before anything else; "off" (development, demo) forces nobody. Under
+# both, users who have enrolled give their code at every sign-in.
+REQUIRE_2FA = envchoice(
+    "TONGXIN_REQUIRE_2FA", "officials" if PRODUCTION else "off", ("officials", "off")
+)
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
@@ -324,6 +332,14 @@ MAP_TILE_CRS = envchoice("TONGXIN_MAP_TILE_CRS", "wgs84", ("wgs84", "gcj02"))
 IMPORT_MAX_MB = envint("TONGXIN_IMPORT_MAX_MB", 20, minimum=1)
 IMPORT_MAX_ROWS = envint("TONGXIN_IMPORT_MAX_ROWS", 100_000, minimum=1)
 EXPORT_MAX_ROWS = envint("TONGXIN_EXPORT_MAX_ROWS", 100_000, minimum=1)
+
+# Retention of personal data (SECURITY.md 14, core/retention.py): anonymized when past these.
+RETENTION_MOVED_OUT_YEARS = envint("TONGXIN_RETENTION_MOVED_OUT_YEARS", 3, minimum=1)
+RETENTION_EVENT_REPORTER_YEARS = envint("TONGXIN_RETENTION_EVENT_REPORTER_YEARS", 2, minimum=1)
+RETENTION_VISIT_TEXT_YEARS = envint("TONGXIN_RETENTION_VISIT_TEXT_YEARS", 3, minimum=1)
+RETENTION_LOGIN_LOG_DAYS = envint("TONGXIN_RETENTION_LOGIN_LOG_DAYS", 180, minimum=180)
+# Audit records are never deleted by the application; the DBA archives them after at least this.
+RETENTION_AUDIT_MIN_DAYS = 180
 
 DEMO_PASSWORD = "Tongxin-demo-2026"  # noqa: S105 - published demo credential; production refuses demo data
 

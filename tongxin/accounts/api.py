@@ -24,6 +24,7 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from tongxin.accounts import two_factor
 from tongxin.accounts.authentication import token_is_expired
 from tongxin.accounts.filters import AssignmentFilter, AuditRecordFilter, UserFilter
 from tongxin.accounts.models import Role, RoleAssignment, User
@@ -38,12 +39,14 @@ from tongxin.accounts.services import (
     account_unlock,
     role_grant,
     role_revoke,
+    totp_verify,
     user_create,
     user_reset_password,
     user_update,
 )
+from tongxin.accounts.totp import normalize_code
 from tongxin.core.audit import audit
-from tongxin.core.models import AuditRecord, JobFailure
+from tongxin.core.models import AuditOutcome, AuditRecord, JobFailure
 from tongxin.core.policy import PUBLIC, roles
 from tongxin.orgs.models import OrgNode, ResidentUnit
 
@@ -54,6 +57,14 @@ class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(label=_("用户名"), max_length=150)
     password = serializers.CharField(
         label=_("密码"), max_length=128, style={"input_type": "password"}
+    )
+    otp = serializers.CharField(
+        label=_("动态验证码"),
+        max_length=12,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("已绑定动态口令的账号必填：验证器应用中当前显示的 6 位数字"),
     )
 
 
@@ -83,12 +94,45 @@ class ObtainTokenView(APIView):
             return Response(
                 {"detail": _("用户名或密码不正确。")}, status=status.HTTP_400_BAD_REQUEST
             )
+        refusal = self._second_factor(request, user, serializer.validated_data["otp"])
+        if refusal is not None:
+            return refusal
         token, created = Token.objects.get_or_create(user=user)
         if not created and token_is_expired(token):
             token.delete()
             token = Token.objects.create(user=user)
         audit(actor=user, action="accounts.token_issued", obj=user)
         return Response({"token": token.key})
+
+    @staticmethod
+    def _second_factor(request: Request, user: User, code: str) -> Response | None:
+        """Users with a device give its code; officials who must enrol first get no token."""
+        if two_factor.confirmed_device(user) is None:
+            if two_factor.must_enrol(user):
+                audit(
+                    actor=None,
+                    username=user.get_username(),
+                    action="accounts.token_refused",
+                    obj=user,
+                    outcome=AuditOutcome.DENIED,
+                    changes={"reason": "otp_enrolment_required"},
+                )
+                return Response(
+                    {"detail": _("请先在网页上绑定动态口令，再获取接口令牌。")},
+                    status=status.HTTP_403_FORBIDDEN,
+                )
+            return None
+        if not normalize_code(code):
+            return Response(
+                {"otp": [_("该账号已开启双因素登录，请填写 6 位动态验证码。")]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        if totp_verify(user=user, code=code, channel="api") is None:
+            two_factor.count_failure(request._request, user)
+            return Response(
+                {"otp": [_("动态验证码不正确或已使用过。")]}, status=status.HTTP_400_BAD_REQUEST
+            )
+        return None
 
 
 # --- shared -----------------------------------------------------------------------------------

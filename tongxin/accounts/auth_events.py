@@ -24,6 +24,10 @@ def _logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 
 def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kw: Any) -> None:
+    if credentials.get("tongxin_stage") == "otp":
+        # A wrong sign-in code: `totp_verify` has audited it (accounts.otp.verify, failure); the
+        # signal is sent only so django-axes counts it toward the username's lockout.
+        return
     username = str(credentials.get("username", ""))[:150]
     audit(
         actor=None,

@@ -162,3 +162,28 @@ class RoleGrantForm(BootstrapForm):
         if user is None:
             raise ValidationError(_("没有这个用户名。"))
         return user
+
+
+class OtpForm(BootstrapForm):
+    """A 6-digit code from the authenticator app (sign-in step 2 and enrolment)."""
+
+    otp = forms.CharField(
+        label=_("动态验证码"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "pattern": r"[0-9 ]*",
+                "autofocus": True,
+            }
+        ),
+    )
+
+    def clean_otp(self) -> str:
+        from tongxin.accounts.totp import normalize_code
+
+        code = normalize_code(self.cleaned_data["otp"])
+        if not code:
+            raise ValidationError(_("请输入应用中显示的 6 位数字。"))
+        return code

@@ -1,7 +1,12 @@
-"""A password that must be changed blocks every page until it is (SECURITY.md 2).
+"""What a signed-in user must do before anything else (SECURITY.md 2 and 5).
 
-Two reasons: an official's password older than the maximum age (90 days by default), or a
-password an administrator chose (new account, reset), which the administrator knows.
+1. A session of a user with a two-factor device that this device did not verify (a login that
+   bypassed the code step, or a device reset or re-enrolled since) is ended at once.
+2. A password that must be changed blocks every page until it is: an official's password older
+   than the maximum age (90 days by default), or a password an administrator chose (new
+   account, reset), which the administrator knows.
+3. Under TONGXIN_REQUIRE_2FA=officials, an official without a two-factor device is sent to
+   enrol one.
 """
 
 from __future__ import annotations
@@ -11,11 +16,15 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from tongxin.accounts import two_factor
 from tongxin.accounts.models import OFFICIAL_ROLES
 from tongxin.core.scoping import grants
 
@@ -23,6 +32,10 @@ from tongxin.core.scoping import grants
 # such as /accounts/ would also exempt the administrators' pages that live under it.
 _ALWAYS_ALLOWED_PREFIXES = ("/static/", "/i18n/", "/api/", "/healthz")
 _ALWAYS_ALLOWED_VIEWS = ("accounts:login", "accounts:logout", "accounts:password_change")
+# Enrolment: the same, plus the enrolment page itself; the API is not exempt (a session of an
+# official who must enrol gets 403 there; token clients are refused a token instead).
+_ENROL_ALLOWED_PREFIXES = ("/static/", "/i18n/", "/healthz")
+_ENROL_ALLOWED_VIEWS = (*_ALWAYS_ALLOWED_VIEWS, "accounts:otp_setup", "accounts:login_otp")
 
 
 def password_expired(user: Any) -> bool:
@@ -40,19 +53,44 @@ def must_change_password(user: Any) -> bool:
 
 
 class PasswordExpiryMiddleware:
+    """The account gate: stale two-factor sessions, password changes, two-factor enrolment."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self._allowed_paths: frozenset[str] | None = None
+        self._enrol_paths: frozenset[str] | None = None
 
     def _exempt(self, path: str) -> bool:
         if self._allowed_paths is None:
             self._allowed_paths = frozenset(reverse(name) for name in _ALWAYS_ALLOWED_VIEWS)
         return path in self._allowed_paths or path.startswith(_ALWAYS_ALLOWED_PREFIXES)
 
+    def _enrol_exempt(self, path: str) -> bool:
+        if self._enrol_paths is None:
+            self._enrol_paths = frozenset(reverse(name) for name in _ENROL_ALLOWED_VIEWS)
+        return path in self._enrol_paths or path.startswith(_ENROL_ALLOWED_PREFIXES)
+
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not self._exempt(request.path) and must_change_password(request.user):
+        user = request.user
+        if not user.is_authenticated or request.path.startswith("/static/"):
+            return self.get_response(request)
+        if two_factor.session_is_stale(request):
+            logout(request)
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": _("会话已失效，请重新登录。")}, status=401)
+            if request.headers.get("HX-Request"):
+                return HttpResponse(status=204)
+            messages.info(request, _("动态口令已变更，请重新登录。"))
+            return redirect("accounts:login")
+        if not self._exempt(request.path) and must_change_password(user):
             if request.headers.get("HX-Request"):
                 # An htmx fragment (the inbox badge) must not swap a whole page into itself.
                 return HttpResponse(status=204)
             return redirect(reverse("accounts:password_change") + "?expired=1")
+        if not self._enrol_exempt(request.path) and two_factor.must_enrol(user):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": _("请先在网页上绑定动态口令。")}, status=403)
+            if request.headers.get("HX-Request"):
+                return HttpResponse(status=204)
+            return redirect("accounts:otp_setup")
         return self.get_response(request)

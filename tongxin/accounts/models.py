@@ -6,6 +6,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tongxin.core.fields import SealedField
+
 
 class Role(models.TextChoices):
     DISTRICT_ADMIN = "district_admin", _("区级管理员")
@@ -88,3 +90,39 @@ class RoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.node}"
+
+
+def _no_mask(value: str) -> str:
+    return ""
+
+
+class TotpDevice(models.Model):
+    """A user's authenticator app (SECURITY.md 5): one per user, confirmed by a first code.
+
+    The secret is sealed with the installation's SM4-GCM keyring like any personal data
+    (`rotate_encryption_key` re-encrypts it); nothing readable is kept. `last_step` is the newest
+    30-second step whose code was accepted: a code of that step or an older one is refused, so a
+    code seen over someone's shoulder cannot be used again.
+    """
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, related_name="totp_device", verbose_name=_("用户")
+    )
+    secret = SealedField(
+        purpose="accounts.totpdevice.secret", mask=_no_mask, verbose_name="动态口令密钥"
+    )
+    confirmed_at = models.DateTimeField(_("绑定时间"), null=True, blank=True)
+    last_step = models.BigIntegerField(_("最近使用的时间步"), default=0)
+    last_used_at = models.DateTimeField(_("最近使用时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("动态口令设备")
+        verbose_name_plural = _("动态口令设备")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {_('动态口令')}"
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmed_at is not None

@@ -18,7 +18,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tongxin.accounts.models import Role, RoleAssignment, User
+from tongxin.accounts.models import Role, RoleAssignment, TotpDevice, User
 from tongxin.core.models import AuditRecord, JobFailure
 from tongxin.core.scoping import has_role, scope_paths, subtree_q
 from tongxin.orgs.models import OrgNode, ResidentUnit
@@ -150,3 +150,25 @@ def audit_records_for(actor: Any) -> QuerySet[AuditRecord]:
 def job_failures_for(actor: Any) -> QuerySet[JobFailure]:
     ensure_duty(actor, Role.SYS_ADMIN)
     return JobFailure.objects.order_by("-failed_at", "-id")
+
+
+# --- two-factor devices (security administrator) ----------------------------------------------
+
+
+def totp_devices_visible_to(actor: Any) -> QuerySet[TotpDevice]:
+    """Devices of users holding a role inside the security administrator's subtree."""
+    users = RoleAssignment.objects.filter(subtree_q(_sec_paths(actor), "node__path")).values(
+        "user_id"
+    )
+    return (
+        TotpDevice.objects.filter(user_id__in=users)
+        .select_related("user")
+        .order_by("user__username")
+    )
+
+
+def get_user_with_device_for(actor: Any, user_pk: int) -> User:
+    device = totp_devices_visible_to(actor).filter(user_id=user_pk).first()
+    if device is None:
+        raise Http404
+    return device.user

@@ -22,7 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
-from tongxin.accounts.models import ADMIN_ROLES, Role, RoleAssignment, User
+from tongxin.accounts import totp
+from tongxin.accounts.models import ADMIN_ROLES, Role, RoleAssignment, TotpDevice, User
 from tongxin.accounts.selectors import ensure_duty
 from tongxin.core.audit import audit
 from tongxin.core.models import AuditOutcome, AuditRecord
@@ -395,3 +396,138 @@ def audit_records_export(
         changes={"filters": filters, "rows": count},
     )
     return content
+
+
+# --- two-factor sign-in (SECURITY.md 5) -------------------------------------------------------
+
+
+def totp_enrol_begin(*, actor: User, user: User) -> TotpDevice:
+    """The user's device being enrolled: a fresh secret, kept until confirmed by a first code.
+
+    A confirmed device is never replaced here: losing or changing a phone goes through the
+    security administrator (`totp_reset`), so a stolen session cannot move the second factor.
+    """
+    if actor.pk != user.pk:
+        raise PermissionDenied(_("只能为自己的账号绑定动态口令。"))
+    device = TotpDevice.objects.filter(user=user).first()
+    if device is not None and device.confirmed:
+        raise ValidationError(_("您已绑定动态口令。如需更换手机，请联系安全管理员重置。"))
+    if device is not None:
+        return device
+    with transaction.atomic():
+        device = TotpDevice(user=user)
+        device.secret = totp.new_secret()
+        device.save(force_insert=True)
+        audit(actor=actor, action="accounts.otp.enrol_begin", obj=user)
+    return device
+
+
+def totp_enrol_confirm(*, actor: User, user: User, code: str) -> TotpDevice:
+    """Confirm enrolment with a first code from the app; API tokens issued before are dropped."""
+    if actor.pk != user.pk:
+        raise PermissionDenied(_("只能为自己的账号绑定动态口令。"))
+    device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
+    if device is None:
+        raise ValidationError({"code": [_("没有待确认的动态口令，请刷新页面重新开始。")]})
+    step = totp.match_step(device.secret.reveal(), code)
+    if step is None:
+        audit(
+            actor=actor,
+            action="accounts.otp.enrol",
+            obj=user,
+            outcome=AuditOutcome.FAILURE,
+            changes={"reason": "wrong_code"},
+        )
+        raise ValidationError(
+            {"code": [_("验证码不正确，请核对手机时间，输入应用中当前显示的 6 位数字。")]}
+        )
+    with transaction.atomic():
+        now = timezone.now()
+        updated = TotpDevice.objects.filter(pk=device.pk, confirmed_at__isnull=True).update(
+            confirmed_at=now, last_step=step, last_used_at=now
+        )
+        if updated != 1:
+            raise ValidationError({"code": [_("该动态口令已确认。")]})
+        _drop_tokens(user)
+        audit(actor=actor, action="accounts.otp.enrol", obj=user)
+    device.refresh_from_db()
+    return device
+
+
+def totp_verify(*, user: User, code: str, channel: str = "web") -> TotpDevice | None:
+    """Check a sign-in code against the user's confirmed device; the device on success.
+
+    The accepted step is recorded with a conditional UPDATE (`last_step < step`), which touches
+    exactly one row for the first use of a code and none for any replay, even concurrent ones.
+    Success and failure are audited here; counting the failure toward the lockout is the
+    caller's (it needs the request: `two_factor.count_failure`).
+    """
+    device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
+    reason = ""
+    if device is None:
+        reason = "no_device"
+    else:
+        step = totp.match_step(device.secret.reveal(), code)
+        if step is None:
+            reason = "wrong_code"
+        else:
+            with transaction.atomic():
+                used = TotpDevice.objects.filter(pk=device.pk, last_step__lt=step).update(
+                    last_step=step, last_used_at=timezone.now()
+                )
+                if used == 1:
+                    audit(
+                        actor=user,
+                        action="accounts.otp.verify",
+                        obj=user,
+                        changes={"channel": channel},
+                    )
+                    return device
+            reason = "replayed_code"
+    audit(
+        actor=None,
+        username=user.get_username(),
+        action="accounts.otp.verify",
+        object_type="accounts.user",
+        object_id=str(user.pk),
+        object_repr=user.get_username(),
+        outcome=AuditOutcome.FAILURE,
+        changes={"channel": channel, "reason": reason},
+    )
+    return None
+
+
+def totp_reset(*, actor: User | None, user: User) -> bool:
+    """The security administrator removes a user's device (lost phone); returns whether one existed.
+
+    The user's sessions end at their next request (the middleware finds no device to match the
+    one that verified them) and their API tokens are dropped now. Under the `officials` policy
+    they enrol again at their next sign-in.
+    """
+    _require_duty(actor, Role.SEC_ADMIN, "accounts.otp.reset", obj=user)
+    if actor is not None:
+        if actor.pk == user.pk:
+            raise _refuse(
+                actor=actor,
+                action="accounts.otp.reset",
+                obj=user,
+                reason=_("不能重置自己的动态口令。"),
+            )
+        paths = [a.node.path for a in user.assignments.select_related("node")]
+        if not any(holds_role_over(actor, path, {Role.SEC_ADMIN}) for path in paths):
+            raise _refuse(
+                actor=actor,
+                action="accounts.otp.reset",
+                obj=user,
+                reason=_("该用户不在您的管理范围内。"),
+            )
+    with transaction.atomic():
+        deleted, _rows = TotpDevice.objects.filter(user=user).delete()
+        _drop_tokens(user)
+        audit(
+            actor=actor,
+            action="accounts.otp.reset",
+            obj=user,
+            changes={"username": user.username, "device_removed": bool(deleted)},
+        )
+    return bool(deleted)

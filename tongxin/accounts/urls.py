@@ -6,6 +6,8 @@ app_name = "accounts"
 
 urlpatterns = [
     path("login/", views.TongxinLoginView.as_view(), name="login"),
+    path("login/code/", views.login_otp, name="login_otp"),
+    path("otp/", views.otp_setup, name="otp_setup"),
     path("logout/", views.TongxinLogoutView.as_view(), name="logout"),
     path("password/", views.password_change, name="password_change"),
     # System administrator: accounts.
@@ -19,4 +21,9 @@ urlpatterns = [
     path("assignments/<int:pk>/revoke/", views.assignment_revoke, name="assignment_revoke"),
     path("lockouts/", views.lockout_list, name="lockout_list"),
     path("lockouts/unlock/", views.lockout_unlock, name="lockout_unlock"),
+    # Security administrator: retention policy and its last run.
+    path("retention/", views.retention_overview, name="retention"),
+    # Security administrator: two-factor devices.
+    path("otp/devices/", views.otp_device_list, name="otp_device_list"),
+    path("otp/devices/<int:user_pk>/reset/", views.otp_device_reset, name="otp_device_reset"),
 ]

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.views import LoginView, LogoutView
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,9 +16,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from tongxin.accounts import totp, two_factor
 from tongxin.accounts.filters import AssignmentFilter, UserFilter
 from tongxin.accounts.forms import (
     LoginForm,
+    OtpForm,
     PasswordResetForm,
     RoleGrantForm,
     TongxinPasswordChangeForm,
@@ -31,12 +34,18 @@ from tongxin.accounts.selectors import (
     current_lockouts,
     get_assignment_for_user,
     get_user_for_admin,
+    get_user_with_device_for,
+    totp_devices_visible_to,
     users_for_admin,
 )
 from tongxin.accounts.services import (
     account_unlock,
     role_grant,
     role_revoke,
+    totp_enrol_begin,
+    totp_enrol_confirm,
+    totp_reset,
+    totp_verify,
     user_change_password,
     user_create,
     user_reset_password,
@@ -63,6 +72,83 @@ class TongxinLoginView(PolicyMixin, LoginView):
     template_name = "accounts/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form: LoginForm) -> HttpResponse:
+        """A right password; users with a two-factor device give their code before login()."""
+        user = form.get_user()
+        if two_factor.confirmed_device(user) is not None:
+            two_factor.begin_pending(self.request, user, self.get_success_url())
+            return redirect("accounts:login_otp")
+        return super().form_valid(form)
+
+
+@policy(PUBLIC)
+def login_otp(request: HttpRequest) -> HttpResponse:
+    """Sign-in step 2: the code from the authenticator app. The session is logged in only here."""
+    pending = two_factor.pending_user(request)
+    if pending is None:
+        messages.info(request, _("请重新输入用户名和密码。"))
+        return redirect("accounts:login")
+    user, data = pending
+    if two_factor.is_locked(request, user):
+        two_factor.clear_pending(request)
+        return lockout_response(request, {"username": user.get_username()})
+    form = OtpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = totp_verify(user=user, code=form.cleaned_data["otp"], channel="web")
+        if device is not None:
+            two_factor.clear_pending(request)
+            auth_login(request, user)
+            two_factor.mark_verified(request, device)
+            return redirect(data.get("next") or settings.LOGIN_REDIRECT_URL)
+        two_factor.count_failure(request, user)
+        if getattr(request, "axes_locked_out", False):
+            # This failure reached the limit: django-axes turns the answer into its lockout page.
+            two_factor.clear_pending(request)
+        form.add_error(
+            "otp",
+            _("验证码不正确或已使用过。连续失败 %(n)d 次，该账号将被锁定。")
+            % {"n": settings.AXES_FAILURE_LIMIT},
+        )
+    status = 400 if form.is_bound and form.errors else 200
+    return render(
+        request, "accounts/login_otp.html", {"form": form, "username": user.username}, status=status
+    )
+
+
+@policy(SIGNED_IN)
+def otp_setup(request: HttpRequest) -> HttpResponse:
+    """Enrol an authenticator app: QR code and secret, confirmed by a first code."""
+    device = two_factor.confirmed_device(request.user)
+    if device is not None:
+        return render(request, "accounts/otp_setup.html", {"device": device, "required": False})
+    device = totp_enrol_begin(actor=request.user, user=request.user)
+    form = OtpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = totp_enrol_confirm(
+                actor=request.user, user=request.user, code=form.cleaned_data["otp"]
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc, {"code": "otp"})
+        else:
+            two_factor.mark_verified(request, device)
+            messages.success(request, _("已绑定动态口令。今后登录时，输入密码后还须输入验证码。"))
+            return redirect("core:home")
+    secret = device.secret.reveal()
+    uri = totp.provisioning_uri(secret, request.user.get_username())
+    context = {
+        "form": form,
+        "qr_svg": totp.qr_svg(uri),
+        "secret": totp.grouped(secret),
+        "required": two_factor.must_enrol(request.user),
+    }
+    return render(
+        request,
+        "accounts/otp_setup.html",
+        context,
+        status=400 if form.is_bound and form.errors else 200,
+    )
 
 
 class TongxinLogoutView(PolicyMixin, LogoutView):
@@ -269,3 +355,41 @@ def lockout_unlock(request: HttpRequest) -> HttpResponse:
         else:
             messages.info(request, _("%(u)s 当前没有登录失败记录。") % {"u": username})
     return redirect("accounts:lockout_list")
+
+
+@policy(SEC_ADMIN)
+def otp_device_list(request: HttpRequest) -> HttpResponse:
+    devices = totp_devices_visible_to(request.user)
+    page = Paginator(devices, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "policy": two_factor.policy()}
+    return render(request, "accounts/otp_device_list.html", context)
+
+
+@policy(SEC_ADMIN)
+@require_POST
+def otp_device_reset(request: HttpRequest, user_pk: int) -> HttpResponse:
+    user = get_user_with_device_for(request.user, user_pk)
+    try:
+        totp_reset(actor=request.user, user=user)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("已重置 %(u)s 的动态口令；其已登录的会话随即失效，须重新绑定。")
+            % {"u": user.username},
+        )
+    return redirect("accounts:otp_device_list")
+
+
+@policy(SEC_ADMIN)
+def retention_overview(request: HttpRequest) -> HttpResponse:
+    """The retention policy in force and the last nightly run's counts (安全管理员).
+
+    The counts come from the run's own audit records (`core.retention.apply`), which hold numbers
+    only; the audit trail itself stays the audit administrator's to read.
+    """
+    from tongxin.core.retention import last_run, policy_rows
+
+    context = {"policy": policy_rows(), "last_run": last_run()}
+    return render(request, "accounts/retention.html", context)

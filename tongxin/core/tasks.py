@@ -43,3 +43,11 @@ def import_housekeeping_job() -> None:
 @db_periodic_task(crontab(minute="7", hour="*"))
 def purge_idempotency_keys_job() -> None:
     purge_expired_idempotency_keys()
+
+
+# Nightly, in the quiet hours: anonymize or delete personal data past its retention period.
+@db_periodic_task(crontab(minute="30", hour="2"))
+def apply_retention_job() -> None:
+    from tongxin.core.retention import retention_apply
+
+    retention_apply()
