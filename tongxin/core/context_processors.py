@@ -25,6 +25,8 @@ PEOPLE_NAV_ROLES = frozenset(
         Role.RESIDENT,
     }
 )
+# Who reaches the outreach pages (tongxin/outreach/rules.py OUTREACH_ROLES).
+OUTREACH_NAV_ROLES = frozenset(BUSINESS_ROLES - {Role.DEPARTMENT})
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,77 @@ NAV: tuple[NavGroup, ...] = (
         ),
     ),
     NavGroup(
+        _("共驻共建"),
+        "people",
+        (
+            # tongxin/cobuild/rules.py COBUILD_ROLES (managing roles and unit liaisons) and
+            # VENUE_ROLES (every business role), spelled out for the same reason as above.
+            NavItem(
+                _("共建总览"),
+                "cobuild:index",
+                "speedometer",
+                roles(MANAGING_ROLES | {Role.UNIT_LIAISON}),
+                ("cobuild:index", "cobuild:rates"),
+            ),
+            NavItem(
+                _("双向承诺"),
+                "cobuild:agreement_list",
+                "file-earmark-check",
+                roles(MANAGING_ROLES | {Role.UNIT_LIAISON}),
+                ("cobuild:agreement_", "cobuild:commitment_"),
+            ),
+            NavItem(
+                _("双向挂职"),
+                "cobuild:secondment_list",
+                "arrow-left-right",
+                roles(MANAGING_ROLES | {Role.UNIT_LIAISON}),
+                ("cobuild:secondment_",),
+            ),
+            NavItem(
+                _("资源与需求"),
+                "cobuild:need_list",
+                "diagram-2",
+                roles(MANAGING_ROLES | {Role.UNIT_LIAISON}),
+                ("cobuild:need_", "cobuild:resource_"),
+            ),
+            NavItem(
+                _("服务项目"),
+                "cobuild:project_list",
+                "kanban",
+                roles(MANAGING_ROLES | {Role.UNIT_LIAISON}),
+                ("cobuild:project_",),
+            ),
+            NavItem(
+                _("开放场地"),
+                "cobuild:venue_list",
+                "building",
+                roles(BUSINESS_ROLES),
+                ("cobuild:venue_", "cobuild:booking_"),
+            ),
+            NavItem(
+                _("联席会议"),
+                "cobuild:meeting_list",
+                "people",
+                roles(MANAGING_ROLES | {Role.UNIT_LIAISON}),
+                ("cobuild:meeting_", "cobuild:body_", "cobuild:resolution_"),
+            ),
+            NavItem(
+                _("双向评议"),
+                "cobuild:round_list",
+                "award",
+                roles(MANAGING_ROLES | {Role.UNIT_LIAISON}),
+                ("cobuild:round_", "cobuild:sheet_", "cobuild:award_", "cobuild:report_"),
+            ),
+            NavItem(
+                _("双向约束"),
+                "cobuild:unit_reports",
+                "clipboard-data",
+                roles(MANAGING_ROLES | {Role.UNIT_LIAISON}),
+                ("cobuild:unit_report", "cobuild:consultation_"),
+            ),
+        ),
+    ),
+    NavGroup(
         _("网格事件"),
         "grid-3x3",
         (
@@ -161,6 +234,70 @@ NAV: tuple[NavGroup, ...] = (
         ),
     ),
     NavGroup(
+        _("服务群众"),
+        "heart",
+        (
+            # tongxin/outreach/rules.py OUTREACH_ROLES (business roles but departments) and the
+            # managing roles, spelled out for the same reason as above.
+            NavItem(
+                _("服务首页"),
+                "outreach:home",
+                "heart",
+                roles(OUTREACH_NAV_ROLES),
+                ("outreach:home",),
+            ),
+            NavItem(
+                _("心愿墙"),
+                "outreach:wish_wall",
+                "stars",
+                roles(OUTREACH_NAV_ROLES),
+                (
+                    "outreach:wish_wall",
+                    "outreach:wish_mine",
+                    "outreach:wish_new",
+                    "outreach:wish_detail",
+                    "outreach:wish_move",
+                    "outreach:wish_photo",
+                ),
+            ),
+            NavItem(
+                _("心愿审核"),
+                "outreach:wish_manage",
+                "clipboard-check",
+                roles(MANAGING_ROLES),
+                ("outreach:wish_manage",),
+            ),
+            NavItem(
+                _("一呼百应"),
+                "outreach:order_list",
+                "megaphone",
+                roles(OUTREACH_NAV_ROLES),
+                ("outreach:order_",),
+            ),
+            NavItem(
+                _("志愿活动"),
+                "outreach:activity_list",
+                "calendar-heart",
+                roles(OUTREACH_NAV_ROLES),
+                ("outreach:activity_", "outreach:signup_", "outreach:hours_mine"),
+            ),
+            NavItem(
+                _("时长认定"),
+                "outreach:hours_review",
+                "clock-history",
+                roles(MANAGING_ROLES),
+                ("outreach:hours_review", "outreach:hours_move"),
+            ),
+            NavItem(
+                _("百米服务圈"),
+                "outreach:points",
+                "geo-alt",
+                roles(OUTREACH_NAV_ROLES),
+                ("outreach:point",),
+            ),
+        ),
+    ),
+    NavGroup(
         _("系统管理"),
         "gear",
         (
@@ -186,6 +323,14 @@ NAV: tuple[NavGroup, ...] = (
                 roles(Role.SEC_ADMIN),
                 ("accounts:lockout_",),
             ),
+            NavItem(
+                _("动态口令"),
+                "accounts:otp_device_list",
+                "phone",
+                roles(Role.SEC_ADMIN),
+                ("accounts:otp_device",),
+            ),
+            NavItem(_("数据保留"), "accounts:retention", "hourglass-split", roles(Role.SEC_ADMIN)),
             NavItem(
                 _("审计日志"),
                 "core:audit_list",

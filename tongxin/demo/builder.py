@@ -7,9 +7,11 @@ import random
 from django.db import transaction
 
 from tongxin.core.audit import audit
+from tongxin.demo import cobuild as demo_cobuild
 from tongxin.demo import events as demo_events
 from tongxin.demo import grids as demo_grids
 from tongxin.demo import orgs
+from tongxin.demo import outreach as demo_outreach
 from tongxin.demo import people as demo_people
 from tongxin.demo.accounts import build_accounts
 
@@ -26,6 +28,8 @@ def build_demo(seed: int) -> dict[str, int]:
         accounts = build_accounts(demo)
         people = demo_people.build_people(demo, rng)  # after accounts: links demo_member/resident
         events = demo_events.build_events(demo, seed)  # after grids and accounts
+        outreach = demo_outreach.build_outreach(demo, seed)  # after people (volunteers, teams)
+        cobuild = demo_cobuild.build_cobuild(demo, rng)  # after accounts and committees
         counts = {
             "communities": len(demo.communities),
             "grids": sum(len(g) for g in demo.grids.values()),
@@ -33,6 +37,8 @@ def build_demo(seed: int) -> dict[str, int]:
             "accounts": len(accounts),
             **people,
             "events": events,
+            **outreach,
+            **cobuild,
         }
         audit(
             actor=None, username="seed_demo", action="demo.seed", changes={"seed": seed, **counts}

@@ -14,6 +14,7 @@ import datetime as dt
 from typing import Any
 
 import django_filters
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import path
@@ -35,10 +36,13 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
 from tongxin.accounts.models import Role
+from tongxin.core.exports import export_response
 from tongxin.core.policy import roles
 from tongxin.core.scoping import subtree_q
+from tongxin.core.xlsx import XLSX_CONTENT_TYPE
+from tongxin.orgs.exports import PlaceLabels
 from tongxin.orgs.models import OrgNode, PartyOrganization, ResidentUnit
-from tongxin.people import selectors, services
+from tongxin.people import exports, selectors, services
 from tongxin.people.models import (
     Building,
     Category,
@@ -84,6 +88,39 @@ def _user(field: serializers.Field) -> Any:
 
 def _fake(view: Any) -> bool:
     return getattr(view, "swagger_fake_view", False)
+
+
+XLSX_RESPONSE = {(200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY}
+EXPORT_DESCRIPTION = (
+    "与列表相同的筛选条件；身份证号、手机号脱敏，敏感人群仅服务社区可见；导出行为记入审计日志。"
+    "超过导出上限时返回 400。"
+)
+
+
+def _export(
+    view: viewsets.GenericViewSet,
+    columns: Any,
+    rows: Any,
+    *,
+    filename: str,
+    action_name: str,
+) -> Any:
+    """The list the same query parameters select, as .xlsx (masked, audited; 400 if too long).
+    Exports are for the staff roles: a member or resident sees only their own row anyway."""
+    if not STAFF.allows(view.request.user):
+        raise PermissionDenied
+    queryset = view.filter_queryset(view.get_queryset())
+    labels = PlaceLabels()
+    filters = {k: v for k, v in view.request.query_params.items() if k != "format"}
+    return export_response(
+        queryset,
+        columns(labels),
+        rows=rows(queryset, labels),
+        filename=filename,
+        actor=view.request.user,
+        action=action_name,
+        filters=filters,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -576,6 +613,22 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             return PartyMember.objects.none()
         return selectors.member_list(self.request.user)
 
+    @extend_schema(
+        summary="导出党员（Excel）",
+        description=EXPORT_DESCRIPTION,
+        responses=XLSX_RESPONSE,
+        filters=True,
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def export(self, request: Request) -> Any:
+        return _export(
+            self,
+            exports.member_columns,
+            exports.member_rows,
+            filename=_("党员"),
+            action_name="people.partymember.export",
+        )
+
     def _present(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
         member = selectors.get_member_for_user(self.request.user, pk)
         data = MemberDetailSerializer(member, context=self.get_serializer_context()).data
@@ -829,6 +882,22 @@ class ResidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return Resident.objects.none()
         return selectors.resident_list(self.request.user)
 
+    @extend_schema(
+        summary="导出居民（Excel）",
+        description=EXPORT_DESCRIPTION,
+        responses=XLSX_RESPONSE,
+        filters=True,
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def export(self, request: Request) -> Any:
+        return _export(
+            self,
+            exports.resident_columns,
+            exports.resident_rows,
+            filename=_("居民"),
+            action_name="people.resident.export",
+        )
+
     def _present(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
         resident = selectors.get_resident_for_user(self.request.user, pk)
         return Response(
@@ -986,6 +1055,22 @@ class HouseholdViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             return Household.objects.none()
         return selectors.household_list(self.request.user)
 
+    @extend_schema(
+        summary="导出住户（Excel）",
+        description=EXPORT_DESCRIPTION,
+        responses=XLSX_RESPONSE,
+        filters=True,
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def export(self, request: Request) -> Any:
+        return _export(
+            self,
+            exports.household_columns,
+            exports.node_rows,
+            filename=_("住户"),
+            action_name="people.household.export",
+        )
+
     def _present(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
         household = self.get_queryset().get(pk=pk)
         return Response(HouseholdSerializer(household).data, code)
@@ -1090,6 +1175,22 @@ class BuildingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if _fake(self):
             return Building.objects.none()
         return selectors.building_list(self.request.user)
+
+    @extend_schema(
+        summary="导出楼栋（Excel）",
+        description=EXPORT_DESCRIPTION,
+        responses=XLSX_RESPONSE,
+        filters=True,
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def export(self, request: Request) -> Any:
+        return _export(
+            self,
+            exports.building_columns,
+            exports.node_rows,
+            filename=_("楼栋"),
+            action_name="people.building.export",
+        )
 
     def _present(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
         return Response(BuildingSerializer(self.get_queryset().get(pk=pk)).data, code)
@@ -1279,6 +1380,22 @@ class DuesViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if _fake(self):
             return DuesLedger.objects.none()
         return selectors.ledger_list(self.request.user)
+
+    @extend_schema(
+        summary="导出党费台账（Excel）",
+        description=EXPORT_DESCRIPTION,
+        responses=XLSX_RESPONSE,
+        filters=True,
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def export(self, request: Request) -> Any:
+        return _export(
+            self,
+            exports.ledger_columns,
+            exports.ledger_rows,
+            filename=_("党费台账"),
+            action_name="people.duesledger.export",
+        )
 
     def _present(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
         return Response(LedgerSerializer(self.get_queryset().get(pk=pk)).data, code)

@@ -26,10 +26,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tongxin.accounts.models import MANAGING_ROLES, Role
 from tongxin.core.errors import ConflictError
+from tongxin.core.exports import export_response
 from tongxin.core.policy import policy, roles
 from tongxin.core.scoping import has_role, subtree_q
+from tongxin.orgs.exports import PlaceLabels
 from tongxin.orgs.models import Level, OrgNode, ResidentUnit
-from tongxin.people import selectors, services
+from tongxin.people import exports, selectors, services
 from tongxin.people.forms import (
     BuildingEditForm,
     BuildingForm,
@@ -62,6 +64,7 @@ from tongxin.people.forms import (
     VolunteerForm,
     apply_service_errors,
 )
+from tongxin.people.imports import HouseholdImporter, MemberImporter, ResidentImporter
 from tongxin.people.models import (
     OPEN_GROUPS,
     SENSITIVE_GROUPS,
@@ -157,6 +160,17 @@ def _int_param(request: HttpRequest, name: str) -> int | None:
         return None
 
 
+def _exported(request: HttpRequest, back: str, build: Callable[[], HttpResponse]) -> HttpResponse:
+    """Run an export; when it is refused (too many rows), say why on the list page."""
+    try:
+        return build()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        query = request.GET.urlencode()
+        target = reverse(back) if ":" in back else back
+        return redirect(f"{target}?{query}" if query else target)
+
+
 def _allowed_groups(user: Any, node: OrgNode | None) -> list[str]:
     """Groups the user may set for people at `node`: sensitive ones only where they serve."""
     serving = node is not None and serves(user, node.path)
@@ -179,8 +193,8 @@ def _person_url(person: Person) -> str:
 # members
 
 
-@policy(PEOPLE)
-def member_list(request: HttpRequest) -> HttpResponse:
+def _member_query(request: HttpRequest) -> tuple[MemberFilterForm, dict[str, Any], Any]:
+    """The member list's filters from the query string, shared by the page and its export."""
     user = request.user
     form = MemberFilterForm(
         request.GET or None,
@@ -188,6 +202,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
         branches=selectors.branch_choices(user),
     )
     filters = selectors.MemberFilters()
+    data: dict[str, Any] = {}
     if form.is_valid():
         data = form.cleaned_data
         filters = selectors.MemberFilters(
@@ -198,7 +213,14 @@ def member_list(request: HttpRequest) -> HttpResponse:
             branch=data.get("branch"),
             group=data.get("group") or "",
         )
-    page = _page(request, selectors.member_list(user, filters))
+    return form, data, selectors.member_list(user, filters)
+
+
+@policy(PEOPLE)
+def member_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    form, _data, members = _member_query(request)
+    page = _page(request, members)
     return render(
         request,
         "people/member_list.html",
@@ -210,7 +232,30 @@ def member_list(request: HttpRequest) -> HttpResponse:
             if selectors.people_paths(user)
             else [],
             "can_add": has_role(user, MANAGING_ROLES),
+            "can_import": MemberImporter.policy.allows(user),
+            "can_export": STAFF.allows(user),
         },
+    )
+
+
+@policy(STAFF)
+@require_POST
+def member_export(request: HttpRequest) -> HttpResponse:
+    """The members the list shows (same query string), masked, as .xlsx; audited."""
+    _form, data, members = _member_query(request)
+    labels = PlaceLabels()
+    return _exported(
+        request,
+        "people:member_list",
+        lambda: export_response(
+            members,
+            exports.member_columns(labels),
+            rows=exports.member_rows(members, labels),
+            filename=_("党员"),
+            actor=request.user,
+            action="people.partymember.export",
+            filters=data,
+        ),
     )
 
 
@@ -589,11 +634,11 @@ def person_groups(request: HttpRequest, pk: int) -> HttpResponse:
 # residents
 
 
-@policy(PEOPLE)
-def resident_list(request: HttpRequest) -> HttpResponse:
+def _resident_query(request: HttpRequest) -> tuple[ResidentFilterForm, dict[str, Any], Any]:
     user = request.user
     form = ResidentFilterForm(request.GET or None, places=selectors.grid_choices(user))
     filters = selectors.ResidentFilters()
+    data: dict[str, Any] = {}
     if form.is_valid():
         data = form.cleaned_data
         filters = selectors.ResidentFilters(
@@ -603,16 +648,46 @@ def resident_list(request: HttpRequest) -> HttpResponse:
             residence_type=data.get("residence_type") or "",
             include_moved_out=bool(data.get("moved_out")),
         )
+    return form, data, selectors.resident_list(user, filters)
+
+
+@policy(PEOPLE)
+def resident_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    form, _data, residents = _resident_query(request)
+    can_add = bool(selectors.people_paths(user))
     return render(
         request,
         "people/resident_list.html",
         {
             "form": form,
-            "page": _page(request, selectors.resident_list(user, filters)),
+            "page": _page(request, residents),
             "query": _query_without_page(request),
-            "can_add": bool(selectors.people_paths(user)),
+            "can_add": can_add,
+            "can_import": can_add and ResidentImporter.policy.allows(user),
+            "can_export": STAFF.allows(user),
             "sensitive": SENSITIVE_GROUPS,
         },
+    )
+
+
+@policy(STAFF)
+@require_POST
+def resident_export(request: HttpRequest) -> HttpResponse:
+    _form, data, residents = _resident_query(request)
+    labels = PlaceLabels()
+    return _exported(
+        request,
+        "people:resident_list",
+        lambda: export_response(
+            residents,
+            exports.resident_columns(labels),
+            rows=exports.resident_rows(residents, labels),
+            filename=_("居民"),
+            actor=request.user,
+            action="people.resident.export",
+            filters=data,
+        ),
     )
 
 
@@ -772,19 +847,48 @@ def _grids(user: Any) -> Any:
     return selectors.grid_choices(user).filter(level=Level.GRID)
 
 
+def _place_query(request: HttpRequest) -> tuple[PlaceFilterForm, dict[str, Any]]:
+    """The household and building lists' filters (search, place)."""
+    form = PlaceFilterForm(request.GET or None, places=selectors.grid_choices(request.user))
+    data = form.cleaned_data if form.is_valid() else {}
+    return form, {"node": data.get("node"), "q": data.get("q") or ""}
+
+
 @policy(STAFF)
 def household_list(request: HttpRequest) -> HttpResponse:
     user = request.user
-    form = PlaceFilterForm(request.GET or None, places=selectors.grid_choices(user))
-    node = search = None
-    if form.is_valid():
-        node = form.cleaned_data.get("node")
-        search = form.cleaned_data.get("q") or ""
-    page = _page(request, selectors.household_list(user, node=node, search=search or ""))
+    form, data = _place_query(request)
+    page = _page(request, selectors.household_list(user, node=data["node"], search=data["q"]))
     return render(
         request,
         "people/household_list.html",
-        {"form": form, "page": page, "query": _query_without_page(request)},
+        {
+            "form": form,
+            "page": page,
+            "query": _query_without_page(request),
+            "can_import": HouseholdImporter.policy.allows(user),
+        },
+    )
+
+
+@policy(STAFF)
+@require_POST
+def household_export(request: HttpRequest) -> HttpResponse:
+    _form, data = _place_query(request)
+    households = selectors.household_list(request.user, node=data["node"], search=data["q"])
+    labels = PlaceLabels()
+    return _exported(
+        request,
+        "people:household_list",
+        lambda: export_response(
+            households,
+            exports.household_columns(labels),
+            rows=exports.node_rows(households, labels),
+            filename=_("住户"),
+            actor=request.user,
+            action="people.household.export",
+            filters=data,
+        ),
     )
 
 
@@ -876,17 +980,33 @@ def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @policy(STAFF)
 def building_list(request: HttpRequest) -> HttpResponse:
     user = request.user
-    form = PlaceFilterForm(request.GET or None, places=selectors.grid_choices(user))
-    node = None
-    search = ""
-    if form.is_valid():
-        node = form.cleaned_data.get("node")
-        search = form.cleaned_data.get("q") or ""
-    page = _page(request, selectors.building_list(user, node=node, search=search))
+    form, data = _place_query(request)
+    page = _page(request, selectors.building_list(user, node=data["node"], search=data["q"]))
     return render(
         request,
         "people/building_list.html",
         {"form": form, "page": page, "query": _query_without_page(request)},
+    )
+
+
+@policy(STAFF)
+@require_POST
+def building_export(request: HttpRequest) -> HttpResponse:
+    _form, data = _place_query(request)
+    buildings = selectors.building_list(request.user, node=data["node"], search=data["q"])
+    labels = PlaceLabels()
+    return _exported(
+        request,
+        "people:building_list",
+        lambda: export_response(
+            buildings,
+            exports.building_columns(labels),
+            rows=exports.node_rows(buildings, labels),
+            filename=_("楼栋"),
+            actor=request.user,
+            action="people.building.export",
+            filters=data,
+        ),
     )
 
 
@@ -987,12 +1107,14 @@ def _month_param(request: HttpRequest) -> date:
         return _today().replace(day=1)
 
 
-@policy(DUES)
-def dues_ledger(request: HttpRequest) -> HttpResponse:
+def _ledger_query(
+    request: HttpRequest,
+) -> tuple[LedgerFilterForm, selectors.LedgerFilters, date, dict[str, Any]]:
     user = request.user
     form = LedgerFilterForm(request.GET or None, branches=selectors.branch_choices(user))
     filters = selectors.LedgerFilters(month=_today())
     month = _today().replace(day=1)
+    data: dict[str, Any] = {}
     if form.is_valid():
         data = form.cleaned_data
         month = data.get("month") or month
@@ -1002,6 +1124,19 @@ def dues_ledger(request: HttpRequest) -> HttpResponse:
             arrears_only=bool(data.get("arrears")),
             search=data.get("q") or "",
         )
+    audit_filters = {
+        "month": f"{filters.month:%Y-%m}" if filters.month else "",
+        "branch": filters.branch,
+        "arrears": filters.arrears_only,
+        "q": filters.search,
+    }
+    return form, filters, month, audit_filters
+
+
+@policy(DUES)
+def dues_ledger(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    form, filters, month, _audit = _ledger_query(request)
     page = _page(request, selectors.ledger_list(user, filters))
     for row in page:
         row.can_pay = row.paid < row.amount and can(user, "people.collect_dues", row)
@@ -1015,7 +1150,30 @@ def dues_ledger(request: HttpRequest) -> HttpResponse:
             "query": _query_without_page(request),
             "month": month,
             "can_generate": has_role(user, MANAGING_ROLES),
+            "can_export": STAFF.allows(user),
         },
+    )
+
+
+@policy(STAFF)
+@require_POST
+def dues_export(request: HttpRequest) -> HttpResponse:
+    """The ledger rows the page shows (month, branch, arrears, name), as .xlsx; audited."""
+    _form, filters, _month, audit_filters = _ledger_query(request)
+    ledger = selectors.ledger_list(request.user, filters)
+    labels = PlaceLabels()
+    return _exported(
+        request,
+        "people:dues_ledger",
+        lambda: export_response(
+            ledger,
+            exports.ledger_columns(labels),
+            rows=exports.ledger_rows(ledger, labels),
+            filename=_("党费台账"),
+            actor=request.user,
+            action="people.duesledger.export",
+            filters=audit_filters,
+        ),
     )
 
 
@@ -1031,7 +1189,35 @@ def dues_summary(request: HttpRequest) -> HttpResponse:
         "collected_on_behalf": sum(r.collected_on_behalf for r in rows),
     }
     return render(
-        request, "people/dues_summary.html", {"rows": rows, "month": month, "totals": totals}
+        request,
+        "people/dues_summary.html",
+        {
+            "rows": rows,
+            "month": month,
+            "totals": totals,
+            "export_query": f"month={month:%Y-%m}",
+        },
+    )
+
+
+@policy(STAFF)
+@require_POST
+def dues_summary_export(request: HttpRequest) -> HttpResponse:
+    """One month's summary per branch, as .xlsx; audited like any export."""
+    month = _month_param(request)
+    rows = selectors.dues_summary(request.user, month)
+    return _exported(
+        request,
+        "people:dues_summary",
+        lambda: export_response(
+            selectors.visible_ledger(request.user).filter(month=month),
+            exports.summary_columns(),
+            rows=rows,
+            filename=_("党费汇总-%(month)s") % {"month": f"{month:%Y-%m}"},
+            actor=request.user,
+            action="people.duessummary.export",
+            filters={"month": f"{month:%Y-%m}"},
+        ),
     )
 
 
@@ -1205,9 +1391,51 @@ def reporting(request: HttpRequest) -> HttpResponse:
             "registrations": selectors.registration_list(user, community=community)[:200],
             "not_reported": not_reported,
             "community": community,
+            "export_query": f"community={community.pk}" if community else "",
             "liaison_units": ResidentUnit.objects.filter(pk__in=sorted(liaison_unit_ids(user))),
             "year": _today().year,
         },
+    )
+
+
+@policy(roles(PEOPLE_ROLES | {Role.UNIT_LIAISON}))
+@require_POST
+def reporting_export(request: HttpRequest) -> HttpResponse:
+    """Who has and has not reported: for a unit (`unit`, its liaison sees all its in-service
+    members) or the user's scope / one community (`community`); as .xlsx, audited."""
+    user = request.user
+    unit = community = None
+    if _int_param(request, "unit") is not None:
+        unit = ResidentUnit.objects.select_related("node").filter(pk=_int_param(request, "unit"))
+        unit = unit.first()
+        if unit is None or not can(user, "people.view_unit_report", unit):
+            raise Http404
+    elif not selectors.people_paths(user):
+        raise Http404
+    if _int_param(request, "community") is not None:
+        community = (
+            selectors.grid_choices(user)
+            .filter(pk=_int_param(request, "community"), level=Level.COMMUNITY)
+            .first()
+        )
+    members = exports.with_open_registration(
+        selectors.reporting_members(user, community=community, unit=unit)
+    )
+    labels = PlaceLabels()
+    back = reverse("people:unit_reporting", args=[unit.pk]) if unit else "people:reporting"
+    name = unit.name if unit else community.name if community else _("在职党员报到")
+    return _exported(
+        request,
+        back,
+        lambda: export_response(
+            members,
+            exports.reporting_columns(labels),
+            rows=exports.reporting_rows(members, labels),
+            filename=_("报到情况-%(name)s") % {"name": name},
+            actor=user,
+            action="people.registration.export",
+            filters={"unit": unit, "community": community},
+        ),
     )
 
 
@@ -1222,7 +1450,13 @@ def unit_reporting(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "people/unit_reporting.html",
-        {"unit": unit, "members": members, "registrations": registrations, "year": _today().year},
+        {
+            "unit": unit,
+            "members": members,
+            "registrations": registrations,
+            "year": _today().year,
+            "export_query": f"unit={unit.pk}",
+        },
     )
 
 
