@@ -771,7 +771,9 @@ def validate(
         for start in range(0, len(candidates), EXISTING_CHUNK):
             found = importer.existing_values(key, candidates[start : start + EXISTING_CHUNK])
             for value in found:
-                issues.append(issue_for(seen[value], key, message))
+                # A mapping names each value's own problem (already a member, another community's…).
+                text = found[value] if isinstance(found, dict) else message
+                issues.append(issue_for(seen[value], key, text))
     if progress is not None:
         progress(len(data), len(data))
     if issues:

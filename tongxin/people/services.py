@@ -25,6 +25,8 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models import signals
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -1079,34 +1081,48 @@ class _PersonMatch:
 
 
 class _Positional:
-    """Unsaved instances of `model` built positionally: `Model.__init__`'s keyword path costs
-    more than everything else about a row of a bulk import. Takes field names (a relation as its
-    object, cached on the instance like an assignment would) and leaves defaults to the model."""
+    """Unsaved instances of `model` for a bulk insert, built from their attribute values.
+
+    `Model.__init__` costs more than everything else about a row of a bulk import (it walks
+    every field through its descriptor); these models have no pre_init/post_init listeners, so
+    an instance is made as unpickling makes one: a new object, its state, its attributes. (With
+    a listener, the ordinary constructor is used.) Takes field names — a relation as its object,
+    cached on the instance as an assignment would — and leaves defaults to the model.
+    """
 
     def __init__(self, model: type[models.Model]) -> None:
         fields = model._meta.concrete_fields
         self.model = model
-        self.slot = {f.attname: i for i, f in enumerate(fields)}
         self.relations = {f.name: f for f in fields if f.is_relation}
-        self.template = [
-            None if f.primary_key or callable(f.default) else f.get_default() for f in fields
-        ]
-        self.dynamic = [(i, f) for i, f in enumerate(fields) if callable(f.default)]
+        self.defaults = {
+            f.attname: None if f.primary_key else f.get_default()
+            for f in fields
+            if not callable(f.default)
+        }
+        self.dynamic = [f for f in fields if callable(f.default)]
+        self.plain = not (
+            signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
+        )
 
     def __call__(self, values: Mapping[str, Any]) -> Any:
-        args = self.template.copy()
-        for i, f in self.dynamic:
-            args[i] = f.get_default()
+        data = self.defaults.copy()
+        for f in self.dynamic:
+            data[f.attname] = f.get_default()
         related = []
         for name, value in values.items():
             relation = self.relations.get(name)
             if relation is None:
-                args[self.slot[name]] = value
+                data[name] = value
                 continue
-            args[self.slot[relation.attname]] = None if value is None else value.pk
+            data[relation.attname] = None if value is None else value.pk
             if value is not None:
                 related.append((relation, value))
-        obj = self.model(*args)
+        if self.plain:
+            obj = self.model.__new__(self.model)
+            obj._state = ModelState()
+            obj.__dict__.update(data)
+        else:
+            obj = self.model(**data)
         for relation, value in related:
             relation.set_cached_value(obj, value)
         return obj
