@@ -48,6 +48,7 @@ format: install
 
 bench: install
 	$(PY) bench/run.py
+	$(PY) bench/bench_events.py
 
 messages: install
 	cd tongxin && ../$(PY) ../manage.py makemessages -l en --no-obsolete && ../$(PY) ../manage.py compilemessages -l en
