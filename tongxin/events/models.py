@@ -316,6 +316,8 @@ class Event(models.Model):
         verbose_name_plural = _("事件")
         indexes = [
             models.Index(fields=["state", "deadline"], name="event_state_deadline"),
+            # The list filtered by state, newest first: one index range, no sort.
+            models.Index(fields=["state", "-created_at"], name="event_state_created"),
             models.Index(fields=["node", "-created_at"], name="event_node_created"),
             models.Index(fields=["lat", "lng"], name="event_point"),
             models.Index(fields=["reporter", "-created_at"], name="event_reporter_created"),
