@@ -38,6 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -154,14 +155,14 @@ def in_every_language(text: str | Promise) -> list[str]:
     return found
 
 
-class Parser:
+class Parser(ABC):
     """A callable turning one raw cell into a value; `description` goes into the template."""
 
     description: str | Promise = ""
     options: tuple[str, ...] = ()  # a dropdown list in the template
 
-    def __call__(self, raw: Any) -> Any:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def __call__(self, raw: Any) -> Any: ...
 
 
 class text(Parser):
