@@ -27,6 +27,11 @@ from rest_framework.views import APIView
 from tongxin.accounts import two_factor
 from tongxin.accounts.authentication import token_is_expired
 from tongxin.accounts.filters import AssignmentFilter, AuditRecordFilter, UserFilter
+from tongxin.accounts.middleware import (
+    PASSWORD_CHANGE_REQUIRED,
+    must_change_password,
+    password_change_refusal,
+)
 from tongxin.accounts.models import Role, RoleAssignment, User
 from tongxin.accounts.selectors import (
     assignments_visible_to,
@@ -79,7 +84,18 @@ class ObtainTokenView(APIView):
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+        responses={
+            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            403: inline_serializer(
+                "TokenRefusal",
+                {
+                    "detail": serializers.CharField(),
+                    "code": serializers.ChoiceField(
+                        choices=[PASSWORD_CHANGE_REQUIRED, "otp_enrolment_required"]
+                    ),
+                },
+            ),
+        },
         summary="获取接口令牌",
     )
     def post(self, request: Request) -> Response:
@@ -94,7 +110,11 @@ class ObtainTokenView(APIView):
             return Response(
                 {"detail": _("用户名或密码不正确。")}, status=status.HTTP_400_BAD_REQUEST
             )
-        refusal = self._second_factor(request, user, serializer.validated_data["otp"])
+        refusal = (
+            self._second_factor(request, user, serializer.validated_data["otp"])
+            or self._password_change(user)
+            or self._enrolment(user)
+        )
         if refusal is not None:
             return refusal
         token, created = Token.objects.get_or_create(user=user)
@@ -105,22 +125,41 @@ class ObtainTokenView(APIView):
         return Response({"token": token.key})
 
     @staticmethod
+    def _refuse(user: User, reason: str, body: dict[str, Any]) -> Response:
+        audit(
+            actor=None,
+            username=user.get_username(),
+            action="accounts.token_refused",
+            obj=user,
+            outcome=AuditOutcome.DENIED,
+            changes={"reason": reason},
+        )
+        return Response(body, status=status.HTTP_403_FORBIDDEN)
+
+    def _password_change(self, user: User) -> Response | None:
+        """A password that must be changed (expired, or set by an administrator): no token.
+
+        Checked after the code, as the web asks for the change only once signed in; the same
+        answer as every API call of such a user (`ExpiringTokenAuthentication`).
+        """
+        if not must_change_password(user):
+            return None
+        return self._refuse(user, PASSWORD_CHANGE_REQUIRED, password_change_refusal())
+
+    def _enrolment(self, user: User) -> Response | None:
+        """Officials who must enrol an authenticator app first get no token."""
+        if not two_factor.must_enrol(user):
+            return None
+        body = {
+            "detail": _("请先在网页上绑定动态口令，再获取接口令牌。"),
+            "code": "otp_enrolment_required",
+        }
+        return self._refuse(user, "otp_enrolment_required", body)
+
+    @staticmethod
     def _second_factor(request: Request, user: User, code: str) -> Response | None:
-        """Users with a device give its code; officials who must enrol first get no token."""
+        """Users with a device give its code (a wrong one counts toward the lockout)."""
         if two_factor.confirmed_device(user) is None:
-            if two_factor.must_enrol(user):
-                audit(
-                    actor=None,
-                    username=user.get_username(),
-                    action="accounts.token_refused",
-                    obj=user,
-                    outcome=AuditOutcome.DENIED,
-                    changes={"reason": "otp_enrolment_required"},
-                )
-                return Response(
-                    {"detail": _("请先在网页上绑定动态口令，再获取接口令牌。")},
-                    status=status.HTTP_403_FORBIDDEN,
-                )
             return None
         if not normalize_code(code):
             return Response(
@@ -168,6 +207,9 @@ class RoleBriefSerializer(serializers.ModelSerializer):
 
 class UserSerializer(serializers.ModelSerializer):
     roles = RoleBriefSerializer(source="assignments", many=True, read_only=True)
+    created_in_name = serializers.CharField(
+        source="created_in.name", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = User
@@ -181,6 +223,8 @@ class UserSerializer(serializers.ModelSerializer):
             "date_joined",
             "last_login",
             "password_changed_at",
+            "created_in",
+            "created_in_name",
             "roles",
         ]
         read_only_fields = fields
@@ -200,6 +244,14 @@ class UserCreateSerializer(serializers.Serializer):
         write_only=True,
         trim_whitespace=False,
         style={"input_type": "password"},
+    )
+    node = serializers.PrimaryKeyRelatedField(
+        label=_("所属组织"),
+        queryset=OrgNode.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("在哪个组织下创建，须在本人管理范围内；默认为本人所在组织"),
     )
 
 

@@ -8,7 +8,12 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.accounts.models import Role, User
-from tongxin.accounts.selectors import grantable_nodes, grantable_units, user_by_username
+from tongxin.accounts.selectors import (
+    creation_nodes,
+    grantable_nodes,
+    grantable_units,
+    user_by_username,
+)
 from tongxin.orgs.models import OrgNode
 
 _WIDGET_CLASS = {
@@ -107,6 +112,12 @@ class _NewPasswordForm(BootstrapForm):
         return data
 
 
+class NodeChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: OrgNode) -> str:
+        # Indent by depth so the select reads like the tree.
+        return "\u3000" * (obj.depth - 1) + obj.name
+
+
 class UserCreateForm(_NewPasswordForm):
     username = forms.CharField(
         label=_("用户名"),
@@ -116,8 +127,19 @@ class UserCreateForm(_NewPasswordForm):
     )
     display_name = forms.CharField(label=_("姓名"), max_length=50, required=False)
     email = forms.EmailField(label=_("电子邮箱"), required=False)
+    node = NodeChoiceField(
+        label=_("所属组织"),
+        queryset=OrgNode.objects.none(),
+        required=False,
+        empty_label=_("本人所在组织"),
+        help_text=_("用户在授予角色前，由该组织及其上级的系统管理员管理"),
+    )
 
-    field_order = ["username", "display_name", "email", "password", "password_confirm"]
+    field_order = ["username", "display_name", "email", "node", "password", "password_confirm"]
+
+    def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["node"].queryset = creation_nodes(actor)
 
 
 class UserEditForm(BootstrapForm):
@@ -130,12 +152,6 @@ class PasswordResetForm(_NewPasswordForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["password"].label = _("新密码")
-
-
-class NodeChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: OrgNode) -> str:
-        # Indent by depth so the select reads like the tree.
-        return "\u3000" * (obj.depth - 1) + obj.name
 
 
 class RoleGrantForm(BootstrapForm):

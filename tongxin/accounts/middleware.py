@@ -4,7 +4,9 @@
    bypassed the code step, or a device reset or re-enrolled since) is ended at once.
 2. A password that must be changed blocks every page until it is: an official's password older
    than the maximum age (90 days by default), or a password an administrator chose (new
-   account, reset), which the administrator knows.
+   account, reset), which the administrator knows. The API answers 403 with a machine-readable
+   code instead (`password_change_refusal`): here for a session, in `ExpiringTokenAuthentication`
+   for a token, and the token endpoint issues none; the password is changed on the web page.
 3. Under TONGXIN_REQUIRE_2FA=officials, an official without a two-factor device is sent to
    enrol one.
 """
@@ -29,9 +31,15 @@ from tongxin.accounts.models import OFFICIAL_ROLES
 from tongxin.core.scoping import grants
 
 # Only what is needed to change the password (or leave) stays reachable; listing whole prefixes
-# such as /accounts/ would also exempt the administrators' pages that live under it.
-_ALWAYS_ALLOWED_PREFIXES = ("/static/", "/i18n/", "/api/", "/healthz")
-_ALWAYS_ALLOWED_VIEWS = ("accounts:login", "accounts:logout", "accounts:password_change")
+# such as /accounts/ would also exempt the administrators' pages that live under it. The token
+# endpoint authenticates by its own credentials and refuses such a user itself.
+_ALWAYS_ALLOWED_PREFIXES = ("/static/", "/i18n/", "/healthz")
+_ALWAYS_ALLOWED_VIEWS = (
+    "accounts:login",
+    "accounts:logout",
+    "accounts:password_change",
+    "api-token",
+)
 # Enrolment: the same, plus the enrolment page itself; the API is not exempt (a session of an
 # official who must enrol gets 403 there; token clients are refused a token instead).
 _ENROL_ALLOWED_PREFIXES = ("/static/", "/i18n/", "/healthz")
@@ -50,6 +58,17 @@ def password_expired(user: Any) -> bool:
 
 def must_change_password(user: Any) -> bool:
     return user.is_authenticated and (user.must_change_password or password_expired(user))
+
+
+PASSWORD_CHANGE_REQUIRED = "password_change_required"  # noqa: S105 (an error code)
+
+
+def password_change_refusal() -> dict[str, str]:
+    """The API's answer (403) to a user who must change their password first."""
+    return {
+        "detail": _("您的密码已过期或为管理员设置的初始密码，请先在网页上修改密码，再使用接口。"),
+        "code": PASSWORD_CHANGE_REQUIRED,
+    }
 
 
 class PasswordExpiryMiddleware:
@@ -83,6 +102,8 @@ class PasswordExpiryMiddleware:
             messages.info(request, _("动态口令已变更，请重新登录。"))
             return redirect("accounts:login")
         if not self._exempt(request.path) and must_change_password(user):
+            if request.path.startswith("/api/"):
+                return JsonResponse(password_change_refusal(), status=403)
             if request.headers.get("HX-Request"):
                 # An htmx fragment (the inbox badge) must not swap a whole page into itself.
                 return HttpResponse(status=204)

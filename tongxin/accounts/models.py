@@ -38,6 +38,16 @@ class User(AbstractUser):
     # Set when an administrator chose the password (new account, reset): the administrator knows
     # it, so the owner must replace it before doing anything else (SECURITY.md 2).
     must_change_password = models.BooleanField(_("须修改初始密码"), default=False)
+    # Where the account was created: it stays in that system administrator's view (and their
+    # superiors') before the security administrator grants it a role there (SECURITY.md 7).
+    created_in = models.ForeignKey(
+        "orgs.OrgNode",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("创建所在组织"),
+    )
 
     class Meta:
         verbose_name = _("用户")

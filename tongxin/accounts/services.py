@@ -24,10 +24,15 @@ from rest_framework.authtoken.models import Token
 
 from tongxin.accounts import totp
 from tongxin.accounts.models import ADMIN_ROLES, Role, RoleAssignment, TotpDevice, User
-from tongxin.accounts.selectors import ensure_duty
+from tongxin.accounts.selectors import (
+    ensure_duty,
+    is_top_level,
+    roles_outside_scope,
+    user_in_scope,
+)
 from tongxin.core.audit import audit
 from tongxin.core.models import AuditOutcome, AuditRecord
-from tongxin.core.scoping import forget_grants, holds_role_over
+from tongxin.core.scoping import forget_grants, holds_role_over, scope_paths
 from tongxin.orgs.models import OrgNode, ResidentUnit
 
 # The largest audit export: beyond this the auditor narrows the filters (memory and file size).
@@ -74,6 +79,27 @@ def _drop_tokens(user: User) -> None:
     Token.objects.filter(user=user).delete()
 
 
+def _check_user_scope(*, actor: Any, role: str, action: str, user: User) -> None:
+    """Refuse (audited) a change to an account outside the administrator's scope.
+
+    The account must be in scope (a role in the administrator's subtree, or created there), and
+    hold no role elsewhere: otherwise a street's administrator could take over an account that
+    also works for the district. The pages and the API already answer 404 for accounts out of
+    sight; this guards every other caller.
+    """
+    if actor is None:
+        return
+    if not user_in_scope(actor, role, user):
+        raise _refuse(actor=actor, action=action, obj=user, reason=_("该用户不在您的管理范围内。"))
+    if roles_outside_scope(actor, role, user):
+        raise _refuse(
+            actor=actor,
+            action=action,
+            obj=user,
+            reason=_("该用户在您的管理范围之外还持有角色，须由上级管理员操作。"),
+        )
+
+
 # --- accounts (system administrator) ----------------------------------------------------------
 
 
@@ -85,12 +111,26 @@ def user_create(
     display_name: str = "",
     email: str = "",
     must_change_password: bool = True,
+    node: OrgNode | None = None,
 ) -> User:
     """Create an account with no roles; the security administrator grants them separately.
 
     The administrator chose the password, so by default the owner must replace it at first sign-in.
+    The account is created at `node` (by default the administrator's own), inside the
+    administrator's subtree: it stays in their view until it holds a role (`User.created_in`).
     """
     _require_duty(actor, Role.SYS_ADMIN, "accounts.user.create")
+    if actor is not None:
+        if node is None:
+            own = scope_paths(actor, {Role.SYS_ADMIN})
+            node = OrgNode.objects.filter(path__in=own[:1]).first()
+        elif not holds_role_over(actor, node.path, {Role.SYS_ADMIN}):
+            raise _refuse(
+                actor=actor,
+                action="accounts.user.create",
+                reason=_("所选组织不在您的管理范围内。"),
+                changes={"username": username, "node_id": node.pk, "node": node.name},
+            )
     username = username.strip()
     display_name = display_name.strip()
     email = email.strip()
@@ -114,7 +154,9 @@ def user_create(
             validate_email(email)
         except ValidationError:
             errors["email"] = [_("请输入有效的电子邮箱地址。")]
-    candidate = User(username=username, display_name=display_name, email=email)
+    if node is not None and node.closed_at is not None:
+        errors["node"] = [_("该组织已撤销，不能在此创建用户。")]
+    candidate = User(username=username, display_name=display_name, email=email, created_in=node)
     try:
         _validate_password_for(candidate, password)
     except ValidationError as exc:
@@ -131,7 +173,13 @@ def user_create(
                 actor=actor,
                 action="accounts.user.create",
                 obj=candidate,
-                changes={"username": username, "display_name": display_name, "email": email},
+                changes={
+                    "username": username,
+                    "display_name": display_name,
+                    "email": email,
+                    "created_in": node.name if node else None,
+                    "created_in_path": node.path if node else None,
+                },
             )
     except IntegrityError:
         # Two administrators creating the same name at once: the database's unique index decides.
@@ -154,6 +202,7 @@ def user_update(
     after the security administrator has revoked that role: two people must agree.
     """
     _require_duty(actor, Role.SYS_ADMIN, "accounts.user.update", obj=user)
+    _check_user_scope(actor=actor, role=Role.SYS_ADMIN, action="accounts.user.update", user=user)
     errors: dict[str, list[str]] = {}
     new: dict[str, Any] = {}
     if display_name is not None:
@@ -206,6 +255,9 @@ def user_reset_password(*, actor: User | None, user: User, new_password: str) ->
     accounts: otherwise the system administrator could sign in as the auditor.
     """
     _require_duty(actor, Role.SYS_ADMIN, "accounts.user.reset_password", obj=user)
+    _check_user_scope(
+        actor=actor, role=Role.SYS_ADMIN, action="accounts.user.reset_password", user=user
+    )
     if actor is not None and actor.pk == user.pk:
         raise ValidationError({"password": [_("请通过“修改密码”页面修改自己的密码。")]})
     if actor is not None and _holds_admin_role(user):
@@ -227,7 +279,10 @@ def user_reset_password(*, actor: User | None, user: User, new_password: str) ->
 
 
 def user_change_password(*, actor: User, user: User, new_password: str) -> User:
-    """Set a new password after the policy validators accept it; restarts the 90-day clock."""
+    """Set a new password after the policy validators accept it; restarts the 90-day clock.
+
+    API tokens issued against the old password are dropped, as Django ends the other sessions.
+    """
     if actor.pk != user.pk:
         raise PermissionDenied(_("只能修改自己的密码。"))
     if user.check_password(new_password):
@@ -238,6 +293,7 @@ def user_change_password(*, actor: User, user: User, new_password: str) -> User:
         user.password_changed_at = timezone.now()
         user.must_change_password = False
         user.save(update_fields=["password", "password_changed_at", "must_change_password"])
+        _drop_tokens(user)
         audit(actor=actor, action="accounts.password_change", obj=user)
     return user
 
@@ -358,6 +414,20 @@ def account_unlock(*, actor: User | None, username: str) -> int:
     if not username:
         raise ValidationError({"username": [_("请填写用户名。")]})
     user = User.objects.filter(username=username).first()
+    # The same scope as the lockout list: accounts in the administrator's subtree, and at a
+    # district also usernames that no account has (a mistyped name still locks).
+    if actor is not None and not (
+        user_in_scope(actor, Role.SEC_ADMIN, user)
+        if user is not None
+        else is_top_level(actor, Role.SEC_ADMIN)
+    ):
+        raise _refuse(
+            actor=actor,
+            action="accounts.user.unlock",
+            obj=user,
+            reason=_("该用户不在您的管理范围内。"),
+            changes={"username": username},
+        )
     with transaction.atomic():
         cleared = axes_reset(username=username)
         audit(
@@ -513,14 +583,7 @@ def totp_reset(*, actor: User | None, user: User) -> bool:
                 obj=user,
                 reason=_("不能重置自己的动态口令。"),
             )
-        paths = [a.node.path for a in user.assignments.select_related("node")]
-        if not any(holds_role_over(actor, path, {Role.SEC_ADMIN}) for path in paths):
-            raise _refuse(
-                actor=actor,
-                action="accounts.otp.reset",
-                obj=user,
-                reason=_("该用户不在您的管理范围内。"),
-            )
+        _check_user_scope(actor=actor, role=Role.SEC_ADMIN, action="accounts.otp.reset", user=user)
     with transaction.atomic():
         deleted, _rows = TotpDevice.objects.filter(user=user).delete()
         _drop_tokens(user)

@@ -202,7 +202,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 @policy(SYS_ADMIN)
 def user_create_view(request: HttpRequest) -> HttpResponse:
-    form = UserCreateForm(request.POST or None)
+    form = UserCreateForm(request.POST or None, actor=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -212,9 +212,12 @@ def user_create_view(request: HttpRequest) -> HttpResponse:
                 password=data["password"],
                 display_name=data["display_name"],
                 email=data["email"],
+                node=data["node"],
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
         else:
             messages.success(
                 request,
@@ -349,6 +352,8 @@ def lockout_unlock(request: HttpRequest) -> HttpResponse:
         cleared = account_unlock(actor=request.user, username=username)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
     else:
         if cleared:
             messages.success(request, _("已解除 %(u)s 的登录锁定。") % {"u": username})

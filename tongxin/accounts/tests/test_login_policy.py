@@ -299,6 +299,75 @@ def test_a_password_set_by_an_administrator_must_be_changed_first(client, people
     assert client.get(reverse("notify:unread_badge"), HTTP_HX_REQUEST="true").status_code == 204
 
 
+# --- password age and the API (tokens and sessions) ---------------------------------------------
+
+
+def _change_password_on_the_web(client, user, new: str = "Xin-2026-new") -> None:
+    client.force_login(user)
+    response = client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert response.status_code == 302
+
+
+def test_an_expired_password_gets_no_token_until_it_is_changed(client, api, people):
+    _age_password(people.sys_admin, 91)
+    refused = api.post(TOKEN, {"username": "sys_admin", "password": PASSWORD}, format="json")
+    assert refused.status_code == 403
+    body = refused.json()
+    assert body["code"] == "password_change_required"
+    assert "请先在网页上修改密码" in body["detail"]
+    assert not Token.objects.filter(user=people.sys_admin).exists()
+    record = AuditRecord.objects.get(action="accounts.token_refused")
+    assert record.outcome == AuditOutcome.DENIED
+    assert record.actor_username == "sys_admin"
+    assert record.object_id == str(people.sys_admin.pk)
+    assert record.changes == {"reason": "password_change_required"}
+    assert not AuditRecord.objects.filter(action="accounts.token_issued").exists()
+
+    _change_password_on_the_web(client, people.sys_admin)
+    issued = api.post(TOKEN, {"username": "sys_admin", "password": "Xin-2026-new"}, format="json")
+    assert issued.status_code == 200
+    api.credentials(HTTP_AUTHORIZATION=f"Token {issued.json()['token']}")
+    assert api.get("/api/v1/users/").status_code == 200
+
+
+def test_a_password_set_by_an_administrator_gets_no_token(api, people):
+    people.member.must_change_password = True
+    people.member.save(update_fields=["must_change_password"])
+    refused = api.post(TOKEN, {"username": "guo_member", "password": PASSWORD}, format="json")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "password_change_required"
+
+
+def test_an_existing_token_stops_working_when_the_password_expires(client, api, people):
+    token = Token.objects.create(user=people.sys_admin)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert api.get("/api/v1/users/").status_code == 200
+    _age_password(people.sys_admin, 91)
+    refused = api.get("/api/v1/users/")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "password_change_required"
+    assert "请先在网页上修改密码" in refused.json()["detail"]
+    assert api.post("/api/v1/users/", {}, format="json").status_code == 403
+    # The change drops the token (as it ends the other sessions): the client signs in again.
+    _change_password_on_the_web(client, people.sys_admin)
+    assert not Token.objects.filter(pk=token.pk).exists()
+    assert api.get("/api/v1/users/").status_code == 401
+
+
+def test_a_session_must_change_the_password_before_using_the_api(client, people):
+    _age_password(people.sys_admin, 91)
+    client.force_login(people.sys_admin)
+    refused = client.get("/api/v1/users/")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "password_change_required"
+    # The token endpoint answers for its own credentials, whoever the session is.
+    response = client.post(TOKEN, {"username": "wang_wenxian", "password": PASSWORD})
+    assert response.status_code == 200
+
+
 def test_the_password_change_form_refuses_a_weak_password(client, people):
     client.force_login(people.community_admin)
     response = client.post(

@@ -40,7 +40,7 @@ def last_audit(action: str) -> AuditRecord:
 # --- user_create ------------------------------------------------------------------------------
 
 
-def test_sys_admin_creates_a_user_who_must_change_the_initial_password(people):
+def test_sys_admin_creates_a_user_who_must_change_the_initial_password(people, places):
     user = user_create(
         actor=people.sys_admin,
         username="liu_new",
@@ -60,8 +60,11 @@ def test_sys_admin_creates_a_user_who_must_change_the_initial_password(people):
         "username": "liu_new",
         "display_name": "刘新",
         "email": "liu@example.cn",
+        "created_in": "荔城区",
+        "created_in_path": places.district.path,
     }
     assert GOOD not in str(record.changes)
+    assert user.created_in == places.district  # the administrator's own node by default
 
 
 def test_usernames_are_unique_ignoring_case(people):
